@@ -46,6 +46,20 @@ fn fires_at_its_tick_and_not_before() {
     );
 }
 
+/// Scenario 37: a clock that goes backwards or stands still never fires anything early.
+#[test]
+fn a_clock_going_backwards_fires_nothing_early() {
+    let (clock, _) = Clock::manual();
+    let time = Handle::new(clock);
+    let (count, waker) = counter();
+    let _ = time.register(10, &waker);
+    for now in [5, 3, 0, 9, 9] {
+        assert_eq!(time.process(now), 0, "process({now})");
+    }
+    assert_eq!(time.process(10), 1);
+    assert_eq!(wakes(&count), 1);
+}
+
 #[test]
 fn the_latest_waker_is_the_one_woken() {
     let (clock, _) = Clock::manual();

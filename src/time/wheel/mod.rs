@@ -57,7 +57,9 @@ use self::list::{Entry, List, ListId};
 use crate::util::slab::{Key, Slab};
 
 /// Identifies one timer in one [`Wheel`]. Stale keys (timer fired or cancelled) are
-/// detected by a generation counter and simply find nothing.
+/// detected by a generation counter and simply find nothing. A key is only meaningful to
+/// the wheel that returned it: using it on another wheel is a logic error the wheel cannot
+/// detect (it may name an unrelated timer there).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct TimerKey(Key);
 
