@@ -16,6 +16,7 @@
 use super::wheel::TimerKey;
 use crate::driver::Handle as DriverHandle;
 use crate::loom::sync::Arc;
+use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -49,7 +50,6 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 /// # Panics
 ///
 /// Polling it outside a clockwork runtime panics with a message saying so.
-#[derive(Debug)]
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct Sleep {
     /// `None`: never (the deadline does not fit in an `Instant`).
@@ -153,6 +153,17 @@ impl Future for Sleep {
             driver.unpark(); // the driver sleeps past our deadline: make it look again
         }
         Poll::Pending
+    }
+}
+
+impl fmt::Debug for Sleep {
+    /// The deadline and the state, without dumping the whole driver it points to.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sleep")
+            .field("deadline", &self.deadline)
+            .field("registered", &self.key.is_some())
+            .field("elapsed", &self.elapsed)
+            .finish()
     }
 }
 
