@@ -46,10 +46,7 @@ fn workload() -> Workload {
     for i in (1..N).rev() {
         cancel_order.swap(i, (splitmix(&mut rng) % (i as u64 + 1)) as usize);
     }
-    Workload {
-        deadlines,
-        cancel_order,
-    }
+    Workload { deadlines, cancel_order }
 }
 
 /// Best of `ROUNDS` runs of `f`, in ns per timer.
@@ -80,16 +77,9 @@ fn best_churn(mut f: impl FnMut() -> u64) -> f64 {
 
 fn wheel_cancel(w: &Workload) -> u64 {
     let mut wheel = Wheel::new(0);
-    let keys: Vec<TimerKey> = w
-        .deadlines
-        .iter()
-        .enumerate()
-        .map(|(i, &d)| wheel.insert(d, i as u64))
-        .collect();
-    w.cancel_order
-        .iter()
-        .map(|&i| wheel.cancel(keys[i]).unwrap_or(0))
-        .sum()
+    let keys: Vec<TimerKey> =
+        w.deadlines.iter().enumerate().map(|(i, &d)| wheel.insert(d, i as u64)).collect();
+    w.cancel_order.iter().map(|&i| wheel.cancel(keys[i]).unwrap_or(0)).sum()
 }
 
 /// 1M timers stay pending while 1M more are inserted and cancelled at once (a `timeout`
@@ -180,10 +170,7 @@ fn btree_cancel(w: &Workload) -> u64 {
     for (i, &d) in w.deadlines.iter().enumerate() {
         map.insert((d, i), i as u64);
     }
-    w.cancel_order
-        .iter()
-        .map(|&i| map.remove(&(w.deadlines[i], i)).unwrap_or(0))
-        .sum()
+    w.cancel_order.iter().map(|&i| map.remove(&(w.deadlines[i], i)).unwrap_or(0)).sum()
 }
 
 fn btree_churn(w: &Workload) -> u64 {
@@ -233,12 +220,7 @@ fn main() {
             best_churn(|| heap_churn(&w)),
             best_churn(|| btree_churn(&w)),
         ),
-        (
-            "insert+fire",
-            best(|| wheel_fire(&w)),
-            best(|| heap_fire(&w)),
-            best(|| btree_fire(&w)),
-        ),
+        ("insert+fire", best(|| wheel_fire(&w)), best(|| heap_fire(&w)), best(|| btree_fire(&w))),
     ];
     println!("1M timers, deadlines uniform in 1..=2^20 ms; ns per timer, best of {ROUNDS}\n");
     println!("| operation | wheel | BinaryHeap (lazy cancel) | BTreeMap | heap / wheel | btree / wheel |");

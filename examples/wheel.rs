@@ -26,16 +26,8 @@ fn main() {
          is beyond every level.",
     );
 
-    step(
-        &mut wheel,
-        3_005,
-        "Tick 3005: level 0's slot fires the 5 ms timer.",
-    );
-    step(
-        &mut wheel,
-        3_072,
-        "Tick 3072: the 100 ms timer's level-1 slot starts, so it cascades to level 0.",
-    );
+    step(&mut wheel, 3_005, "Tick 3005: level 0's slot fires the 5 ms timer.");
+    step(&mut wheel, 3_072, "Tick 3072: the 100 ms timer's level-1 slot starts, so it cascades to level 0.");
     step(&mut wheel, 3_100, "Tick 3100: it fires from level 0.");
     step(
         &mut wheel,
@@ -43,35 +35,18 @@ fn main() {
         "Tick 4096: level 2's slot 1 starts. The 1.3 s timer now differs from the clock only \
          in bits 6-11, so it cascades to level 1, slot 3 (ticks 4288..4351).",
     );
-    step(
-        &mut wheel,
-        4_288,
-        "Tick 4288: that level-1 slot starts; the timer cascades to level 0, slot 12.",
-    );
-    step(
-        &mut wheel,
-        4_300,
-        "Tick 4300: level 0 fires the 1.3 s timer, 1300 ms after it was set.",
-    );
+    step(&mut wheel, 4_288, "Tick 4288: that level-1 slot starts; the timer cascades to level 0, slot 12.");
+    step(&mut wheel, 4_300, "Tick 4300: level 0 fires the 1.3 s timer, 1300 ms after it was set.");
 
-    assert_eq!(
-        wheel.next_expiration(),
-        None,
-        "only the never-firing timer is left"
-    );
-    println!(
-        "Nothing is left that can fire: next_expiration() is None, so a driver may park forever."
-    );
+    assert_eq!(wheel.next_expiration(), None, "only the never-firing timer is left");
+    println!("Nothing is left that can fire: next_expiration() is None, so a driver may park forever.");
 }
 
 /// Moves the clock to the wheel's next expiry, which must be `expected` (so the narration
 /// stays true), prints what fired and the wheel.
 fn step(wheel: &mut Wheel<&'static str>, expected: u64, sentence: &str) {
     let next = wheel.next_expiration().expect("a timer is pending");
-    assert_eq!(
-        next, expected,
-        "the wheel's next expiry changed; update the narration"
-    );
+    assert_eq!(next, expected, "the wheel's next expiry changed; update the narration");
     wheel.advance(next, |_, name| println!(">>> fired: {name}"));
     say(wheel, sentence);
 }

@@ -23,7 +23,9 @@ use std::time::{Duration, Instant};
 pub(crate) enum Clock {
     /// The system's monotonic clock; tick 0 is `origin`.
     Real { origin: Instant },
-    /// A clock that only moves when [`ManualClock::advance`] is called.
+    /// A clock that only moves when [`ManualClock::advance`] is called. Only tests build
+    /// one today (a paused-time test utility for users would be the next step).
+    #[cfg_attr(not(test), allow(dead_code))]
     Manual(Arc<ManualClock>),
 }
 
@@ -36,6 +38,7 @@ pub(crate) struct ManualClock {
 
 impl ManualClock {
     /// Moves the clock forward by `ms` milliseconds.
+    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn advance(&self, ms: u64) {
         self.now_ms.fetch_add(ms, SeqCst);
     }
@@ -44,17 +47,13 @@ impl ManualClock {
 impl Clock {
     /// A real clock whose tick 0 is now.
     pub(crate) fn real() -> Clock {
-        Clock::Real {
-            origin: Instant::now(),
-        }
+        Clock::Real { origin: Instant::now() }
     }
 
     /// A manual clock at tick 0, and the handle a test uses to move it.
+    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn manual() -> (Clock, Arc<ManualClock>) {
-        let manual = Arc::new(ManualClock {
-            origin: Instant::now(),
-            now_ms: AtomicU64::new(0),
-        });
+        let manual = Arc::new(ManualClock { origin: Instant::now(), now_ms: AtomicU64::new(0) });
         (Clock::Manual(manual.clone()), manual)
     }
 
@@ -69,9 +68,7 @@ impl Clock {
     pub(crate) fn now(&self) -> Instant {
         match self {
             Clock::Real { .. } => Instant::now(),
-            Clock::Manual(manual) => {
-                manual.origin + Duration::from_millis(manual.now_ms.load(SeqCst))
-            }
+            Clock::Manual(manual) => manual.origin + Duration::from_millis(manual.now_ms.load(SeqCst)),
         }
     }
 
@@ -104,14 +101,10 @@ impl Clock {
         match self {
             Clock::Real { origin } => {
                 let target = origin.checked_add(Duration::from_millis(tick));
-                target.map_or(Duration::MAX, |t| {
-                    t.saturating_duration_since(Instant::now())
-                })
+                target.map_or(Duration::MAX, |t| t.saturating_duration_since(Instant::now()))
             }
             // A manual clock never gets there by waiting; the test moves it and unparks.
-            Clock::Manual(manual) => {
-                Duration::from_millis(tick.saturating_sub(manual.now_ms.load(SeqCst)))
-            }
+            Clock::Manual(manual) => Duration::from_millis(tick.saturating_sub(manual.now_ms.load(SeqCst))),
         }
     }
 }
@@ -130,34 +123,15 @@ mod tests {
         let (clock, manual) = Clock::manual();
         let origin = clock.now();
         assert_eq!(clock.deadline_tick(Some(origin)), 0);
-        assert_eq!(
-            clock.deadline_tick(Some(origin + Duration::from_micros(1))),
-            1
-        );
-        assert_eq!(
-            clock.deadline_tick(Some(origin + Duration::from_millis(5))),
-            5
-        );
-        assert_eq!(
-            clock.deadline_tick(Some(origin + Duration::from_micros(5_001))),
-            6
-        );
-        assert_eq!(
-            clock.deadline_tick(origin.checked_sub(Duration::from_secs(1))),
-            0
-        );
+        assert_eq!(clock.deadline_tick(Some(origin + Duration::from_micros(1))), 1);
+        assert_eq!(clock.deadline_tick(Some(origin + Duration::from_millis(5))), 5);
+        assert_eq!(clock.deadline_tick(Some(origin + Duration::from_micros(5_001))), 6);
+        assert_eq!(clock.deadline_tick(origin.checked_sub(Duration::from_secs(1))), 0);
         assert_eq!(clock.deadline_tick(None), u64::MAX);
         let far = origin.checked_add(Duration::from_secs(u64::MAX / 10));
-        assert_eq!(
-            clock.deadline_tick(far),
-            u64::MAX,
-            "u64::MAX / 10 s is \"never\""
-        );
+        assert_eq!(clock.deadline_tick(far), u64::MAX, "u64::MAX / 10 s is \"never\"");
         manual.advance(7);
-        assert_eq!(
-            (clock.now_tick(), clock.now()),
-            (7, origin + Duration::from_millis(7))
-        );
+        assert_eq!((clock.now_tick(), clock.now()), (7, origin + Duration::from_millis(7)));
         assert_eq!(clock.until_tick(9), Duration::from_millis(2));
         assert_eq!(clock.until_tick(3), Duration::ZERO);
     }
@@ -168,9 +142,6 @@ mod tests {
         let deadline = Instant::now() + Duration::from_micros(1_500);
         let tick = clock.deadline_tick(Some(deadline));
         while clock.now_tick() < tick {}
-        assert!(
-            Instant::now() >= deadline,
-            "tick {tick} was reached before the deadline"
-        );
+        assert!(Instant::now() >= deadline, "tick {tick} was reached before the deadline");
     }
 }

@@ -64,15 +64,8 @@ const SHUT_DOWN: &str = "timer used after its clockwork runtime shut down; \
 impl Handle {
     pub(crate) fn new(clock: Clock) -> Handle {
         let wheel = Wheel::new(clock.now_tick());
-        let inner = Inner {
-            wheel,
-            parked_until: NOT_PARKED,
-            is_shutdown: false,
-        };
-        Handle {
-            clock,
-            inner: Mutex::new(inner),
-        }
+        let inner = Inner { wheel, parked_until: NOT_PARKED, is_shutdown: false };
+        Handle { clock, inner: Mutex::new(inner) }
     }
 
     pub(crate) fn clock(&self) -> &Clock {
@@ -84,10 +77,7 @@ impl Handle {
         let mut inner = self.inner.lock();
         assert!(!inner.is_shutdown, "{SHUT_DOWN}");
         let key = inner.wheel.insert(tick, waker.clone());
-        Registration {
-            key,
-            unpark: tick < inner.parked_until,
-        }
+        Registration { key, unpark: tick < inner.parked_until }
     }
 
     /// `Ready` once the timer has fired; otherwise stores `waker` (if it is a different

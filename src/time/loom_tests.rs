@@ -71,9 +71,7 @@ fn loom_drop_sleep_while_driver_fires_it() {
         let (_, waker) = counter();
         let deadline = handle.time().clock().now() + Duration::from_millis(1);
         let mut sleep = Sleep::with_driver(Some(deadline), handle.clone());
-        assert!(Pin::new(&mut sleep)
-            .poll(&mut Context::from_waker(&waker))
-            .is_pending());
+        assert!(Pin::new(&mut sleep).poll(&mut Context::from_waker(&waker)).is_pending());
         manual.advance(1);
         let dropper = thread::spawn(move || drop(sleep));
         driver.park_timeout(&handle, Duration::ZERO);

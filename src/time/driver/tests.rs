@@ -40,10 +40,7 @@ fn fires_at_its_tick_and_not_before() {
     assert_eq!(wakes(&count), 0);
     assert_eq!(time.process(10), 1);
     assert_eq!(wakes(&count), 1);
-    assert!(
-        time.poll_timer(reg.key, &waker).is_ready(),
-        "a fired timer reports Ready"
-    );
+    assert!(time.poll_timer(reg.key, &waker).is_ready(), "a fired timer reports Ready");
 }
 
 /// Scenario 37: a clock that goes backwards or stands still never fires anything early.
@@ -79,23 +76,11 @@ fn an_earlier_timer_unparks_a_parked_driver() {
     let _ = time.register(100, &waker);
     // Tick 100 sits on level 1, whose slot is processed (cascaded) at tick 64.
     assert_eq!(time.before_park(None), Some(Duration::from_millis(64)));
-    assert!(
-        !time.register(200, &waker).unpark,
-        "later than the park: no need"
-    );
-    assert!(
-        time.register(50, &waker).unpark,
-        "earlier than the park: must unpark"
-    );
+    assert!(!time.register(200, &waker).unpark, "later than the park: no need");
+    assert!(time.register(50, &waker).unpark, "earlier than the park: must unpark");
     time.process(0); // the driver woke up
-    assert!(
-        !time.register(10, &waker).unpark,
-        "an awake driver looks before parking"
-    );
-    assert_eq!(
-        time.before_park(Some(Duration::from_millis(3))),
-        Some(Duration::from_millis(3))
-    );
+    assert!(!time.register(10, &waker).unpark, "an awake driver looks before parking");
+    assert_eq!(time.before_park(Some(Duration::from_millis(3))), Some(Duration::from_millis(3)));
 }
 
 #[test]
@@ -103,15 +88,8 @@ fn a_parked_driver_with_no_timers_is_unparked_by_any_finite_timer() {
     let (clock, _) = Clock::manual();
     let time = Handle::new(clock);
     let (_, waker) = counter();
-    assert_eq!(
-        time.before_park(None),
-        None,
-        "nothing to wait for: no timeout"
-    );
-    assert!(
-        !time.register(u64::MAX, &waker).unpark,
-        "a never-timer changes nothing"
-    );
+    assert_eq!(time.before_park(None), None, "nothing to wait for: no timeout");
+    assert!(!time.register(u64::MAX, &waker).unpark, "a never-timer changes nothing");
     assert!(time.register(u64::MAX - 1, &waker).unpark);
 }
 
@@ -129,9 +107,7 @@ fn a_waker_may_cancel_other_timers_while_being_woken() {
     let (clock, _) = Clock::manual();
     let time = Arc::new(Handle::new(clock));
     let (_, plain) = counter();
-    let others: Vec<TimerKey> = (0..100)
-        .map(|i| time.register(10 + i, &plain).key)
-        .collect();
+    let others: Vec<TimerKey> = (0..100).map(|i| time.register(10 + i, &plain).key).collect();
     let canceller = Arc::new(CancelOthers(time.clone(), std::sync::Mutex::new(others)));
     let _ = time.register(5, &Waker::from(canceller));
     assert_eq!(time.process(5), 1);
@@ -187,11 +163,7 @@ fn shutdown_wakes_everything_then_refuses_new_timers() {
 
 // ===== Sleep on a driver with a manual clock =====
 
-fn manual_driver() -> (
-    Driver,
-    Arc<DriverHandle>,
-    Arc<crate::time::clock::ManualClock>,
-) {
+fn manual_driver() -> (Driver, Arc<DriverHandle>, Arc<crate::time::clock::ManualClock>) {
     let (clock, manual) = Clock::manual();
     let (driver, handle) = Driver::with_clock(clock).unwrap();
     (driver, Arc::new(handle), manual)
@@ -205,15 +177,9 @@ fn poll(sleep: &mut Sleep, waker: &Waker) -> Poll<()> {
 fn sleep_registers_on_first_poll_and_completes_when_the_driver_fires_it() {
     let (mut driver, handle, manual) = manual_driver();
     let (count, waker) = counter();
-    let mut sleep = Sleep::with_driver(
-        Some(handle.time().clock().now() + Duration::from_millis(20)),
-        handle.clone(),
-    );
-    assert_eq!(
-        handle.time().len(),
-        0,
-        "nothing is registered before the first poll"
-    );
+    let mut sleep =
+        Sleep::with_driver(Some(handle.time().clock().now() + Duration::from_millis(20)), handle.clone());
+    assert_eq!(handle.time().len(), 0, "nothing is registered before the first poll");
     assert!(poll(&mut sleep, &waker).is_pending());
     assert_eq!(handle.time().len(), 1);
     manual.advance(19);
@@ -249,10 +215,8 @@ fn sleep_zero_past_and_now_complete_at_once_without_registering() {
 fn dropping_a_registered_sleep_cancels_its_timer() {
     let (_driver, handle, _) = manual_driver();
     let (_, waker) = counter();
-    let mut sleep = Sleep::with_driver(
-        Some(handle.time().clock().now() + Duration::from_secs(10)),
-        handle.clone(),
-    );
+    let mut sleep =
+        Sleep::with_driver(Some(handle.time().clock().now() + Duration::from_secs(10)), handle.clone());
     assert!(poll(&mut sleep, &waker).is_pending());
     assert_eq!(handle.time().len(), 1);
     drop(sleep);

@@ -49,11 +49,7 @@ fn human(ms: u64) -> String {
 fn bitmap_row(slots: &[(usize, usize)]) -> String {
     let mut row = vec!['.'; SLOTS];
     for &(slot, n) in slots {
-        row[slot] = if n < 10 {
-            char::from_digit(n as u32, 10).unwrap_or('*')
-        } else {
-            '*'
-        };
+        row[slot] = if n < 10 { char::from_digit(n as u32, 10).unwrap_or('*') } else { '*' };
     }
     row.into_iter().collect()
 }
@@ -73,17 +69,10 @@ impl<T> fmt::Display for Wheel<T> {
         for level in 0..NUM_LEVELS {
             let slots = self.occupied_slots(level);
             let size = human(slot_span(level));
-            writeln!(
-                f,
-                "  level {level} ({size:>9} slots) |{}|",
-                bitmap_row(&slots)
-            )?;
+            writeln!(f, "  level {level} ({size:>9} slots) |{}|", bitmap_row(&slots))?;
             for (slot, n) in slots {
                 let start = slot_start(self.elapsed, level, slot);
-                writeln!(
-                    f,
-                    "      slot {slot:2}: {n} timer(s), processed at tick {start}"
-                )?;
+                writeln!(f, "      slot {slot:2}: {n} timer(s), processed at tick {start}")?;
             }
         }
         Ok(())
@@ -112,12 +101,7 @@ impl<T> fmt::Debug for LevelsDebug<'_, T> {
             .entries(
                 (0..NUM_LEVELS)
                     .filter(|&l| wheel.levels[l].occupied != 0)
-                    .map(|l| {
-                        (
-                            l,
-                            LevelDebug(wheel.levels[l].occupied, wheel.occupied_slots(l)),
-                        )
-                    }),
+                    .map(|l| (l, LevelDebug(wheel.levels[l].occupied, wheel.occupied_slots(l)))),
             )
             .finish()
     }

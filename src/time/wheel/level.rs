@@ -49,10 +49,7 @@ pub(crate) const fn level_span(level: usize) -> u64 {
 ///
 /// A result `>= NUM_LEVELS` means the deadline is beyond the wheel's range.
 pub(crate) fn level_for(elapsed: u64, deadline: u64) -> usize {
-    debug_assert!(
-        deadline > elapsed,
-        "level_for({elapsed}, {deadline}): deadline not in the future"
-    );
+    debug_assert!(deadline > elapsed, "level_for({elapsed}, {deadline}): deadline not in the future");
     let differing_bits = (elapsed ^ deadline) | SLOT_MASK;
     (differing_bits.ilog2() / BITS_PER_LEVEL) as usize
 }
@@ -85,10 +82,7 @@ pub(crate) struct Level {
 impl Default for Level {
     fn default() -> Self {
         // `Default` is derived for arrays only up to 32 elements.
-        Level {
-            occupied: 0,
-            slots: [List::default(); SLOTS],
-        }
+        Level { occupied: 0, slots: [List::default(); SLOTS] }
     }
 }
 
@@ -111,11 +105,7 @@ impl Level {
 
     /// Checks the alignment invariant above: no slot at or before `current` is occupied.
     pub(crate) fn debug_assert_after(&self, level: usize, current: usize) {
-        let at_or_before = if current + 1 >= SLOTS {
-            u64::MAX
-        } else {
-            (2u64 << current) - 1
-        };
+        let at_or_before = if current + 1 >= SLOTS { u64::MAX } else { (2u64 << current) - 1 };
         debug_assert!(
             self.occupied & at_or_before == 0,
             "level {level}: a slot at or before the current slot {current} is occupied: {:064b}",
@@ -153,11 +143,7 @@ mod tests {
                 let tick = slot as u64 * slot_span(level);
                 assert_eq!(slot_for(tick, level), slot, "level {level} slot {slot}");
                 let last = tick + slot_span(level) - 1;
-                assert_eq!(
-                    slot_for(last, level),
-                    slot,
-                    "end of level {level} slot {slot}"
-                );
+                assert_eq!(slot_for(last, level), slot, "end of level {level} slot {slot}");
                 // Higher bits do not leak into the slot number.
                 assert_eq!(slot_for(tick + 7 * level_span(level), level), slot);
             }
@@ -172,11 +158,7 @@ mod tests {
         for level in 1..=NUM_LEVELS {
             let first = slot_span(level);
             assert_eq!(level_for(0, first), level, "first tick of level {level}");
-            assert_eq!(
-                level_for(0, first - 1),
-                level - 1,
-                "last tick before level {level}"
-            );
+            assert_eq!(level_for(0, first - 1), level - 1, "last tick before level {level}");
         }
         assert_eq!(level_for(0, MAX_SPAN), NUM_LEVELS, "beyond the wheel");
         assert!(level_for(0, u64::MAX) >= NUM_LEVELS);
@@ -193,10 +175,7 @@ mod tests {
                 assert_eq!(Some(level), brute, "elapsed {elapsed} deadline {deadline}");
                 let slot = slot_for(deadline, level);
                 let start = slot_start(elapsed, level, slot);
-                assert!(
-                    start > elapsed && start <= deadline,
-                    "{elapsed} {deadline} {start}"
-                );
+                assert!(start > elapsed && start <= deadline, "{elapsed} {deadline} {start}");
                 assert!(deadline < start + slot_span(level));
             }
         }

@@ -41,13 +41,7 @@ pub(crate) struct Entry<T> {
 impl<T> Entry<T> {
     /// A node that is not linked into any list yet.
     pub(crate) fn new(deadline: u64, value: T) -> Self {
-        Entry {
-            deadline,
-            list: ListId::Due,
-            prev: None,
-            next: None,
-            value,
-        }
+        Entry { deadline, list: ListId::Due, prev: None, next: None, value }
     }
 }
 
@@ -62,8 +56,7 @@ pub(crate) struct List {
 /// Follows a link that the list's own bookkeeping says is live. A miss is a wheel bug,
 /// so it panics with the key rather than corrupting the list further.
 fn node<T>(slab: &mut Slab<Entry<T>>, key: Key) -> &mut Entry<T> {
-    slab.get_mut(key)
-        .unwrap_or_else(|| panic!("timer wheel list links to a removed entry {key:?}"))
+    slab.get_mut(key).unwrap_or_else(|| panic!("timer wheel list links to a removed entry {key:?}"))
 }
 
 impl List {

@@ -178,10 +178,7 @@ impl<T> Wheel<T> {
         let now = now.clamp(self.elapsed, NEVER - 1);
         loop {
             if let Some(key) = self.due.pop_front(&mut self.entries) {
-                let entry = self
-                    .entries
-                    .remove(key)
-                    .expect("due list holds live entries");
+                let entry = self.entries.remove(key).expect("due list holds live entries");
                 return Some((TimerKey(key), entry.value));
             }
             match self.next_slot() {
@@ -208,11 +205,7 @@ impl<T> Wheel<T> {
         self.due = List::default();
         self.overflow = List::default();
         self.overflow_min = NEVER;
-        self.entries
-            .drain()
-            .into_iter()
-            .map(|entry| entry.value)
-            .collect()
+        self.entries.drain().into_iter().map(|entry| entry.value).collect()
     }
 
     // ===== internals =====
@@ -223,10 +216,9 @@ impl<T> Wheel<T> {
             ListId::Due
         } else {
             match level_for(self.elapsed, deadline) {
-                level if level < NUM_LEVELS => ListId::Slot {
-                    level: level as u8,
-                    slot: slot_for(deadline, level) as u8,
-                },
+                level if level < NUM_LEVELS => {
+                    ListId::Slot { level: level as u8, slot: slot_for(deadline, level) as u8 }
+                }
                 _ => {
                     self.overflow_min = self.overflow_min.min(deadline);
                     ListId::Overflow
@@ -286,28 +278,14 @@ impl<T> Wheel<T> {
     /// rest go to a lower level. None can come back to this slot, so the list can be
     /// drained in place.
     fn expire_slot(&mut self, level: usize, slot: usize, start: u64) {
-        debug_assert!(
-            start >= self.elapsed,
-            "slot start {start} is behind the clock {}",
-            self.elapsed
-        );
+        debug_assert!(start >= self.elapsed, "slot start {start} is behind the clock {}", self.elapsed);
         self.elapsed = start;
-        let id = ListId::Slot {
-            level: level as u8,
-            slot: slot as u8,
-        };
+        let id = ListId::Slot { level: level as u8, slot: slot as u8 };
         let mut list = self.take_list(id);
         self.put_list(id, List::default());
         while let Some(key) = list.pop_front(&mut self.entries) {
-            let deadline = self
-                .entries
-                .get(key)
-                .expect("slot lists hold live entries")
-                .deadline;
-            debug_assert!(
-                level > 0 || deadline == start,
-                "level 0 slot at {start} holds {deadline}"
-            );
+            let deadline = self.entries.get(key).expect("slot lists hold live entries").deadline;
+            debug_assert!(level > 0 || deadline == start, "level 0 slot at {start} holds {deadline}");
             self.link(key, deadline);
         }
     }
@@ -328,10 +306,7 @@ impl<T> Wheel<T> {
             self.refill_from_overflow();
             return false;
         }
-        debug_assert_eq!(
-            target, now,
-            "overflow timer due in the wheel's own top block"
-        );
+        debug_assert_eq!(target, now, "overflow timer due in the wheel's own top block");
         true
     }
 
@@ -340,12 +315,7 @@ impl<T> Wheel<T> {
         let mut min = NEVER;
         let mut cursor = self.overflow.head();
         while let Some(key) = cursor {
-            min = min.min(
-                self.entries
-                    .get(key)
-                    .expect("overflow holds live entries")
-                    .deadline,
-            );
+            min = min.min(self.entries.get(key).expect("overflow holds live entries").deadline);
             cursor = List::next_of(&self.entries, key);
         }
         min
@@ -356,11 +326,7 @@ impl<T> Wheel<T> {
         let mut list = std::mem::take(&mut self.overflow);
         self.overflow_min = NEVER;
         while let Some(key) = list.pop_front(&mut self.entries) {
-            let deadline = self
-                .entries
-                .get(key)
-                .expect("overflow holds live entries")
-                .deadline;
+            let deadline = self.entries.get(key).expect("overflow holds live entries").deadline;
             self.link(key, deadline);
         }
     }

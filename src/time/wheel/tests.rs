@@ -68,11 +68,7 @@ impl Model {
     }
 
     fn earliest(&self) -> Option<u64> {
-        self.timers
-            .keys()
-            .next()
-            .map(|k| k.0)
-            .filter(|&d| d != NEVER)
+        self.timers.keys().next().map(|k| k.0).filter(|&d| d != NEVER)
     }
 }
 
@@ -110,12 +106,7 @@ fn random_advance(rng: &mut SplitMix, wheel: &Wheel<u64>) -> u64 {
 fn run_against_model(seed: u64, ops: usize, start: u64) {
     let mut rng = SplitMix(seed);
     let mut wheel = Wheel::new(start);
-    let mut model = Model {
-        now: start,
-        seq: 0,
-        timers: BTreeMap::new(),
-        where_is: BTreeMap::new(),
-    };
+    let mut model = Model { now: start, seq: 0, timers: BTreeMap::new(), where_is: BTreeMap::new() };
     let mut keys: Vec<(u64, TimerKey)> = Vec::new();
     for step in 0..ops as u64 {
         match rng.below(10) {
@@ -127,38 +118,21 @@ fn run_against_model(seed: u64, ops: usize, start: u64) {
             5 | 6 if !keys.is_empty() => {
                 let (id, key) = keys.swap_remove(rng.below(keys.len() as u64) as usize);
                 let expected = model.cancel(id).then_some(id);
-                assert_eq!(
-                    wheel.cancel(key),
-                    expected,
-                    "seed {seed} step {step}: cancel {id}"
-                );
-                assert_eq!(
-                    wheel.cancel(key),
-                    None,
-                    "seed {seed} step {step}: second cancel"
-                );
+                assert_eq!(wheel.cancel(key), expected, "seed {seed} step {step}: cancel {id}");
+                assert_eq!(wheel.cancel(key), None, "seed {seed} step {step}: second cancel");
             }
             _ => {
                 let now = random_advance(&mut rng, &wheel);
                 let mut fired = Vec::new();
                 wheel.advance(now, |_, id| fired.push(id));
-                assert_eq!(
-                    fired,
-                    model.advance(now),
-                    "seed {seed} step {step}: advance to {now}"
-                );
+                assert_eq!(fired, model.advance(now), "seed {seed} step {step}: advance to {now}");
                 assert_eq!(wheel.elapsed(), model.now, "seed {seed} step {step}");
             }
         }
         assert_eq!(wheel.len(), model.timers.len(), "seed {seed} step {step}");
         if let Some(earliest) = model.earliest() {
-            let next = wheel
-                .next_expiration()
-                .expect("a timer can fire, so there is a next expiry");
-            assert!(
-                next <= earliest,
-                "seed {seed} step {step}: next {next} > earliest {earliest}"
-            );
+            let next = wheel.next_expiration().expect("a timer can fire, so there is a next expiry");
+            assert!(next <= earliest, "seed {seed} step {step}: next {next} > earliest {earliest}");
         }
     }
 }
@@ -189,11 +163,7 @@ fn zero_past_and_now_fire_on_the_next_advance_in_insertion_order() {
     wheel.insert(0, 2); // long past
     wheel.insert(99, 3); // just past
     assert_eq!(wheel.next_expiration(), Some(100));
-    assert_eq!(
-        fire_all(&mut wheel, 100),
-        [1, 2, 3],
-        "due now, without the clock moving"
-    );
+    assert_eq!(fire_all(&mut wheel, 100), [1, 2, 3], "due now, without the clock moving");
     assert!(wheel.is_empty());
 }
 
@@ -243,11 +213,7 @@ fn max_deadline_never_fires_even_after_huge_jumps() {
     let never = wheel.insert(NEVER, 0);
     let far = wheel.insert(3 * MAX_SPAN + 17, 1);
     assert_eq!(fire_all(&mut wheel, 3 * MAX_SPAN + 16), [] as [u64; 0]);
-    assert_eq!(
-        fire_all(&mut wheel, 3 * MAX_SPAN + 17),
-        [1],
-        "far timer on time"
-    );
+    assert_eq!(fire_all(&mut wheel, 3 * MAX_SPAN + 17), [1], "far timer on time");
     assert_eq!(wheel.cancel(far), None);
     // Past the top level span, then short timers: the next expiry must still be right.
     wheel.insert(wheel.elapsed() + 5, 2);
@@ -255,11 +221,7 @@ fn max_deadline_never_fires_even_after_huge_jumps() {
     assert_eq!(wheel.next_expiration(), Some(wheel.elapsed() + 5));
     let later = wheel.elapsed() + 100_000;
     assert_eq!(fire_all(&mut wheel, later), [2, 3]);
-    assert_eq!(
-        wheel.next_expiration(),
-        None,
-        "only the never-timer is left"
-    );
+    assert_eq!(wheel.next_expiration(), None, "only the never-timer is left");
     assert_eq!(fire_all(&mut wheel, NEVER), [] as [u64; 0]);
     assert_eq!(wheel.elapsed(), NEVER - 1);
     assert_eq!(wheel.cancel(never), Some(0));
@@ -290,9 +252,7 @@ fn a_million_timers_cancel_half_rest_fire_in_order() {
     let mut rng = SplitMix(42);
     let mut wheel = Wheel::new(0);
     let deadlines: Vec<u64> = (0..N).map(|_| 1 + rng.below(1 << 22)).collect();
-    let keys: Vec<TimerKey> = (0..N)
-        .map(|i| wheel.insert(deadlines[i as usize], i))
-        .collect();
+    let keys: Vec<TimerKey> = (0..N).map(|i| wheel.insert(deadlines[i as usize], i)).collect();
     for i in (0..N).step_by(2) {
         assert_eq!(wheel.cancel(keys[i as usize]), Some(i));
     }
@@ -317,18 +277,11 @@ fn inspector_shows_levels_bitmaps_and_counts() {
     wheel.insert(3_001, ());
     let shown = wheel.to_string();
     assert!(shown.contains("3 timer(s)"), "{shown}");
-    assert!(
-        shown.contains("slot 57: 2 timer(s), processed at tick 3001"),
-        "{shown}"
-    );
-    assert!(
-        shown.contains("slot  1: 1 timer(s), processed at tick 4096"),
-        "{shown}"
-    );
+    assert!(shown.contains("slot 57: 2 timer(s), processed at tick 3001"), "{shown}");
+    assert!(shown.contains("slot  1: 1 timer(s), processed at tick 4096"), "{shown}");
     let debug = format!("{wheel:?}");
     assert!(
-        debug
-            .contains("occupied: 0000000000000000000000000000000000000000000000000000000000000010"),
+        debug.contains("occupied: 0000000000000000000000000000000000000000000000000000000000000010"),
         "{debug}"
     );
 }
