@@ -4,12 +4,18 @@ use std::fmt;
 
 /// Returned by a [`Timeout`](super::Timeout) whose deadline passed before its future
 /// finished.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Elapsed(());
 
 impl Elapsed {
     pub(crate) fn new() -> Elapsed {
         Elapsed(())
+    }
+}
+
+impl fmt::Debug for Elapsed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Elapsed")
     }
 }
 

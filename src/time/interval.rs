@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 ///
 /// Panics if `period` is zero (an interval that ticks forever without waiting would spin).
 ///
-/// ```no_run
+/// ```
 /// use std::time::Duration;
 /// clockwork::block_on(async {
 ///     let mut every = clockwork::time::interval(Duration::from_millis(2));
@@ -36,16 +36,9 @@ use std::time::{Duration, Instant};
 /// ```
 #[track_caller]
 pub fn interval(period: Duration) -> Interval {
-    assert!(
-        !period.is_zero(),
-        "clockwork::time::interval: `period` must be non-zero"
-    );
+    assert!(!period.is_zero(), "clockwork::time::interval: `period` must be non-zero");
     let start = Instant::now();
-    Interval {
-        period,
-        next: Some(start),
-        sleep: Sleep::new(Some(start)),
-    }
+    Interval { period, next: Some(start), sleep: Sleep::new(Some(start)) }
 }
 
 /// The stream of ticks returned by [`interval`]. Also a `futures_core::Stream`.
@@ -70,9 +63,7 @@ impl Interval {
             return Poll::Pending;
         }
         // The sleep only completes when it has a deadline, which is `self.next`.
-        let scheduled = self
-            .next
-            .expect("a sleep without a deadline never completes");
+        let scheduled = self.next.expect("a sleep without a deadline never completes");
         // Burst: the next tick is one period after this tick's *scheduled* time, not
         // after now, so ticks missed while the task was busy complete one after another.
         self.next = scheduled.checked_add(self.period);

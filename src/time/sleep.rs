@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 /// Resolution is 1 ms and the sleep never ends early. The timer is registered when the
 /// returned future is first polled, which must happen inside a clockwork runtime.
 ///
-/// ```no_run
+/// ```
 /// use std::time::{Duration, Instant};
 /// clockwork::block_on(async {
 ///     let start = Instant::now();
@@ -70,21 +70,13 @@ const NO_RUNTIME: &str = "there is no clockwork runtime here: sleep, sleep_until
 impl Sleep {
     /// A sleep that will find its driver in the runtime context on first poll.
     pub(crate) fn new(deadline: Option<Instant>) -> Sleep {
-        Sleep {
-            deadline,
-            driver: None,
-            key: None,
-            elapsed: false,
-        }
+        Sleep { deadline, driver: None, key: None, elapsed: false }
     }
 
     /// A sleep bound to `driver` up front (for tests that run without a runtime).
     #[cfg(test)]
     pub(crate) fn with_driver(deadline: Option<Instant>, driver: Arc<DriverHandle>) -> Sleep {
-        Sleep {
-            driver: Some(driver),
-            ..Sleep::new(deadline)
-        }
+        Sleep { driver: Some(driver), ..Sleep::new(deadline) }
     }
 
     /// The instant this sleep completes at (`None` if it never does).
@@ -141,10 +133,7 @@ impl Future for Sleep {
             };
         }
         // First poll since creation or reset: maybe the deadline has already passed.
-        if this
-            .deadline
-            .is_some_and(|deadline| time.clock().now() >= deadline)
-        {
+        if this.deadline.is_some_and(|deadline| time.clock().now() >= deadline) {
             return this.complete();
         }
         let registration = time.register(time.clock().deadline_tick(this.deadline), cx.waker());

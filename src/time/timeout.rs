@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 /// Runs `future` for at most `duration`: `Ok(output)` if it finishes first, otherwise
 /// `Err(Elapsed)` (and `future` is dropped with the `Timeout`).
 ///
-/// ```no_run
+/// ```
 /// use std::time::Duration;
 /// use clockwork::time::{sleep, timeout};
 /// clockwork::block_on(async {
@@ -31,10 +31,7 @@ use std::time::{Duration, Instant};
 /// });
 /// ```
 pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
-    Timeout {
-        future,
-        delay: Sleep::new(Instant::now().checked_add(duration)),
-    }
+    Timeout { future, delay: Sleep::new(Instant::now().checked_add(duration)) }
 }
 
 /// The future returned by [`timeout`]. Dropping it cancels its timer.
@@ -72,8 +69,6 @@ impl<F: Future> Future for Timeout<F> {
         if let Poll::Ready(output) = future.poll(cx) {
             return Poll::Ready(Ok(output));
         }
-        Pin::new(&mut this.delay)
-            .poll(cx)
-            .map(|()| Err(Elapsed::new()))
+        Pin::new(&mut this.delay).poll(cx).map(|()| Err(Elapsed::new()))
     }
 }
