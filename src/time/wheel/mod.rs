@@ -77,7 +77,8 @@ pub struct Wheel<T> {
     /// A lower bound on the deadlines in `overflow` (`u64::MAX` if none can ever fire).
     /// Exact after every rescan; cancelling does not raise it (that would need a scan).
     overflow_min: u64,
-    /// Every timer, wherever it is linked. One allocation-free insert per timer.
+    /// Every timer, wherever it is linked. Inserting reuses a freed slot when there is
+    /// one, so a steady state of timers allocates nothing.
     entries: Slab<Entry<T>>,
 }
 
@@ -152,7 +153,7 @@ impl<T> Wheel<T> {
         self.entries.get(key.0).map(|entry| &entry.value)
     }
 
-    /// The deadline a pending timer was inserted with.
+    /// The deadline a pending timer was inserted with (or last reset to).
     pub fn deadline(&self, key: TimerKey) -> Option<u64> {
         self.entries.get(key.0).map(|entry| entry.deadline)
     }
@@ -173,7 +174,8 @@ impl<T> Wheel<T> {
 
     /// Hands out one timer due at or before `now`, or `None` once there is none; the
     /// wheel's clock is then `now`. Timers come out in deadline order, and in insertion
-    /// order among equal deadlines. A `now` earlier than the clock is treated as the clock.
+    /// order among equal deadlines. A `now` earlier than the clock is treated as the clock,
+    /// and `now` is capped at `u64::MAX - 1` so that `u64::MAX` (never) cannot come due.
     pub fn poll(&mut self, now: u64) -> Option<(TimerKey, T)> {
         let now = now.clamp(self.elapsed, NEVER - 1);
         loop {
