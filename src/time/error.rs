@@ -1,4 +1,6 @@
-//! Time errors.
+//! Time errors: [`Elapsed`], what a [`Timeout`](super::Timeout) gives when time ran out.
+//!
+//! Next to read: `src/time/interval.rs`.
 
 use std::fmt;
 

@@ -13,7 +13,7 @@
 //! entry (O(1), but it reorders the slot, so equal deadlines would no longer fire in FIFO
 //! order).
 //!
-//! Next to read: `mod.rs`, the wheel that owns the slab and 6 × 64 of these lists.
+//! Next to read: `display.rs`, the inspector that draws the levels and their lists.
 
 use crate::util::slab::{Key, Slab};
 

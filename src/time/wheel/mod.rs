@@ -44,7 +44,8 @@
 //!   the clock is close enough; it never fires early.
 //! * `u64::MAX` means "never" and never fires: the wheel's clock stops at `u64::MAX - 1`.
 //!
-//! Next to read: `level.rs` (the arithmetic), then `list.rs` (the slot lists).
+//! Next to read: `level.rs` (the arithmetic), then `list.rs` (the slot lists),
+//! `display.rs` (the inspector) and `tests.rs` (the model test).
 
 mod display;
 mod level;

@@ -6,7 +6,7 @@
 //! specification. Random operation sequences (seeded, so every failure reproduces) then
 //! compare the two after each step.
 //!
-//! Next to read: `src/time/mod.rs`, the public time API built on the wheel.
+//! Next to read: `src/time/clock.rs`, where `Instant`s become the wheel's ticks.
 
 use super::level::{slot_span, MAX_SPAN, NUM_LEVELS};
 use super::{TimerKey, Wheel, NEVER};
