@@ -74,26 +74,41 @@ impl Handle {
 
     /// Adds a timer due at `tick` that will wake `waker`.
     pub(crate) fn register(&self, tick: u64, waker: &Waker) -> Registration {
+        let waker = waker.clone(); // before locking: a waker's `clone` is foreign code
         let mut inner = self.inner.lock();
         assert!(!inner.is_shutdown, "{SHUT_DOWN}");
-        let key = inner.wheel.insert(tick, waker.clone());
+        let key = inner.wheel.insert(tick, waker);
         Registration { key, unpark: tick < inner.parked_until }
     }
 
-    /// `Ready` once the timer has fired; otherwise stores `waker` (if it is a different
-    /// task's) and returns `Pending`.
+    /// `Ready` once the timer has fired; otherwise makes sure the stored waker wakes the
+    /// same task as `waker` and returns `Pending`.
+    ///
+    /// The common case (same task as last time) is one lock and a `will_wake` compare.
+    /// Otherwise the new waker is cloned, and the old one dropped, with the lock released:
+    /// both may run foreign code, and dropping a waker can even drop a future that owns
+    /// another timer, which would take this lock again.
     pub(crate) fn poll_timer(&self, key: TimerKey, waker: &Waker) -> Poll<()> {
+        match self.stored_waker(key, |stored| stored.will_wake(waker)) {
+            None => return Poll::Ready(()),
+            Some(true) => return Poll::Pending,
+            Some(false) => {}
+        }
+        let mut new = Some(waker.clone());
+        let old = self.stored_waker(key, |stored| std::mem::replace(stored, new.take().expect("once")));
+        // `old` (or, if the timer fired in between, the unused `new`) drops here, unlocked.
+        if old.is_some() {
+            Poll::Pending
+        } else {
+            Poll::Ready(())
+        }
+    }
+
+    /// Runs `f` on the waker stored for `key` under the lock; `None` once it has fired.
+    fn stored_waker<R>(&self, key: TimerKey, f: impl FnOnce(&mut Waker) -> R) -> Option<R> {
         let mut inner = self.inner.lock();
         assert!(!inner.is_shutdown, "{SHUT_DOWN}");
-        match inner.wheel.get_mut(key) {
-            None => Poll::Ready(()),
-            Some(stored) => {
-                if !stored.will_wake(waker) {
-                    stored.clone_from(waker);
-                }
-                Poll::Pending
-            }
-        }
+        inner.wheel.get_mut(key).map(f)
     }
 
     /// Removes a timer; a no-op if it already fired. O(1). The waker is dropped after the

@@ -114,6 +114,30 @@ fn a_waker_may_cancel_other_timers_while_being_woken() {
     assert_eq!(time.len(), 0, "all 100 were cancelled from inside the wake");
 }
 
+/// Replacing a stored waker drops the old one, which may be the last reference to
+/// something that cancels another timer: that must happen with the lock released.
+#[test]
+fn a_replaced_waker_may_cancel_timers_when_dropped() {
+    struct CancelOnDrop(Arc<Handle>, TimerKey);
+    impl Wake for CancelOnDrop {
+        fn wake(self: Arc<Self>) {}
+    }
+    impl Drop for CancelOnDrop {
+        fn drop(&mut self) {
+            self.0.cancel(self.1);
+        }
+    }
+    let (clock, _) = Clock::manual();
+    let time = Arc::new(Handle::new(clock));
+    let (_, plain) = counter();
+    let other = time.register(50, &plain).key;
+    let dropper = Waker::from(Arc::new(CancelOnDrop(time.clone(), other)));
+    let key = time.register(10, &dropper).key;
+    drop(dropper); // the wheel now holds the only reference
+    assert!(time.poll_timer(key, &plain).is_pending(), "a new task's waker replaces it");
+    assert_eq!(time.len(), 1, "the old waker's drop cancelled the other timer");
+}
+
 /// Scenario 18: one panicking waker; the others in the same batch still fire.
 #[test]
 fn a_panicking_waker_is_contained() {
