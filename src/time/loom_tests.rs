@@ -1,7 +1,8 @@
 //! Loom models of the time driver: every interleaving of two or three threads.
 //!
-//! **What this teaches.** The time driver's correctness rests on two races that ordinary
-//! tests hit only by luck: a timer cancelled while the driver fires it, and a timer
+//! **What this teaches.** The time driver's correctness rests on three races that
+//! ordinary tests hit only by luck: a timer cancelled (or its sleep dropped) while the
+//! driver fires it, a sleep handed a new waker while the driver fires it, and a timer
 //! registered while the driver is going to sleep. Each model below is one such race,
 //! small enough (≤ 3 threads, a handful of lock operations) for loom to try every order.
 //! Under a normal `cargo test` each body runs once, as a smoke test.
@@ -105,5 +106,25 @@ fn loom_earlier_timer_unparks_the_parked_driver() {
         registrar.join().unwrap();
         // Either way the park ended only after the registration, and fired it.
         assert_eq!(count.0.load(SeqCst), 1);
+    });
+}
+
+/// Scenario 6 for timers: the sleep moves to another task (a new waker) while the driver
+/// fires it. No wake-up may be lost: either the poll sees the timer fired (`Ready`), or
+/// the new waker is the one the driver wakes.
+#[test]
+fn loom_waker_change_races_fire() {
+    model(|| {
+        let (clock, _manual) = Clock::manual();
+        let time = Arc::new(TimeHandle::new(clock));
+        let ((_, first), (second_count, second)) = (counter(), counter());
+        let key = time.register(0, &first).key;
+        let driver = {
+            let time = time.clone();
+            thread::spawn(move || time.process(0))
+        };
+        let ready = time.poll_timer(key, &second).is_ready();
+        driver.join().unwrap();
+        assert!(ready || second_count.0.load(SeqCst) == 1, "the wake-up for the new task was lost");
     });
 }
