@@ -179,6 +179,24 @@ fn one_timer_per_tick_across_level_boundaries() {
     assert!(wheel.is_empty());
 }
 
+/// Around every level boundary (`64^L - 1`, `64^L`, `64^L + 1` ticks ahead, up to and past
+/// the top level), from an aligned and an unaligned clock: each timer fires exactly at its
+/// tick, never a tick early.
+#[test]
+fn every_level_boundary_fires_exactly_on_time() {
+    for start in [0, 12_345] {
+        for level in 1..=NUM_LEVELS {
+            for delta in [slot_span(level) - 1, slot_span(level), slot_span(level) + 1] {
+                let mut wheel = Wheel::new(start);
+                let deadline = start + delta;
+                wheel.insert(deadline, deadline);
+                assert_eq!(fire_all(&mut wheel, deadline - 1), [] as [u64; 0], "{start} + {delta}");
+                assert_eq!(fire_all(&mut wheel, deadline), [deadline], "{start} + {delta}");
+            }
+        }
+    }
+}
+
 /// The 193 ms timer sits on level 1 (slot 3, processed at tick 192); processing at 62
 /// must not touch it, at 192 it cascades to level 0, and 192 again must not lose it.
 #[test]
