@@ -47,6 +47,9 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 
 /// The future returned by [`sleep`] and [`sleep_until`]. Dropping it cancels its timer.
 ///
+/// A `Sleep` binds to the runtime it is first polled in and stays with that runtime's
+/// timer wheel from then on (also after [`Sleep::reset`]), wherever it is polled later.
+///
 /// # Panics
 ///
 /// Polling it outside a clockwork runtime panics with a message saying so.
