@@ -15,12 +15,18 @@
 //! thread (wakers, timers registered from elsewhere, spawns from outside) and is how they
 //! end a park early.
 //!
-//! This first version is the bottom of the stack only: a condvar [`Parker`]. The timer
-//! wheel and the reactor slot in above it without changing the scheduler's side.
+//! A park is three steps (`Driver::park_internal`):
+//!
+//! 1. ask the time driver for the next deadline and shorten the timeout to it (the time
+//!    driver also records how long we will sleep, so an earlier timer registered meanwhile
+//!    unparks us);
+//! 2. block (today a condvar [`Parker`]; the reactor will slot in here);
+//! 3. fire every timer that is now due, waking their tasks outside any lock.
 //!
 //! Next to read: `src/runtime/context.rs`.
 
 use crate::park::{Parker, Unparker};
+use crate::time::clock::Clock;
 use std::io;
 use std::time::Duration;
 
@@ -35,33 +41,57 @@ pub(crate) struct Driver {
 #[derive(Debug)]
 pub(crate) struct Handle {
     unparker: Unparker,
+    time: crate::time::driver::Handle,
 }
 
 impl Driver {
     /// Builds the driver stack and its shared handle.
     pub(crate) fn new() -> io::Result<(Driver, Handle)> {
+        Driver::with_clock(Clock::real())
+    }
+
+    /// Like [`Driver::new`], with timers read from `clock` (a manual clock in tests).
+    pub(crate) fn with_clock(clock: Clock) -> io::Result<(Driver, Handle)> {
         let park = Parker::new();
-        let handle = Handle { unparker: park.unparker() };
+        let time = crate::time::driver::Handle::new(clock);
+        let handle = Handle { unparker: park.unparker(), time };
         Ok((Driver { park }, handle))
     }
 
     /// Blocks until something may have become ready: an unpark, a timer, an I/O event.
-    pub(crate) fn park(&mut self, _handle: &Handle) {
-        self.park.park();
+    pub(crate) fn park(&mut self, handle: &Handle) {
+        self.park_internal(handle, None);
     }
 
     /// Like [`Driver::park`] but waits at most `timeout`; `Duration::ZERO` only polls the
-    /// drivers for events that are already due.
-    pub(crate) fn park_timeout(&mut self, _handle: &Handle, timeout: Duration) {
-        self.park.park_timeout(timeout);
+    /// drivers for events that are already due (and fires due timers) without blocking.
+    pub(crate) fn park_timeout(&mut self, handle: &Handle, timeout: Duration) {
+        self.park_internal(handle, Some(timeout));
     }
 
-    /// Called once at runtime shutdown, after every task is dropped: wakes anything still
-    /// registered with the drivers so that it sees the runtime is gone.
-    pub(crate) fn shutdown(&mut self, _handle: &Handle) {}
+    /// The three steps of a park (see the module docs); `limit` is the caller's timeout.
+    fn park_internal(&mut self, handle: &Handle, limit: Option<Duration>) {
+        let time = &handle.time;
+        match time.before_park(limit) {
+            None => self.park.park(),
+            Some(timeout) => self.park.park_timeout(timeout),
+        }
+        time.process(time.clock().now_tick());
+    }
+
+    /// Called once at runtime shutdown, after every task is dropped: wakes every timer
+    /// still registered, so that nothing waits on a driver that will never fire again.
+    pub(crate) fn shutdown(&mut self, handle: &Handle) {
+        handle.time.shutdown();
+    }
 }
 
 impl Handle {
+    /// The time driver: the wheel of timers that `park` fires.
+    pub(crate) fn time(&self) -> &crate::time::driver::Handle {
+        &self.time
+    }
+
     /// Ends the current (or next) park of the driver.
     pub(crate) fn unpark(&self) {
         self.unparker.unpark();
