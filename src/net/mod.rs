@@ -47,6 +47,8 @@ mod connect;
 mod io;
 #[cfg(not(loom))]
 mod tcp;
+#[cfg(all(test, not(loom)))]
+mod tests;
 #[cfg(not(loom))]
 mod udp;
 

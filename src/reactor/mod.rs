@@ -41,7 +41,7 @@
 
 mod source;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub(crate) use source::{Direction, Registration};
 
@@ -131,7 +131,13 @@ impl Reactor {
         };
         let WaitBuffers { events, wake_list } = &mut *buffers;
         events.clear();
-        self.poller.wait(events, timeout)?;
+        match self.poller.wait(events, timeout) {
+            Ok(_) => {}
+            // polling >= 3.3 retries EINTR itself; should one still surface, it is nothing
+            // worse than a spurious wake-up, and must not reach the tasks as an error.
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
         let readiness = events.iter().map(|e| (e.key, e.readable, e.writable));
         let io_events = self.dispatch(readiness, wake_list);
         // Take the wakers out so no lock (not even our own buffers') is held while they run;
