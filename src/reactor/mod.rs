@@ -22,7 +22,7 @@
 //!   register each socket **once, edge-triggered, for both directions**, and keep the
 //!   readiness ourselves; see `DESIGN-reactor.md` for why and for the tick that makes it safe.
 //! * *One waiter.* Only one thread may be inside `Poller::wait`; a second caller gets 0
-//!   events at once. Our `wait` holds the `events` lock for the same purpose.
+//!   events at once. Our `wait` takes the `wait_buffers` lock with `try_lock` and does the same.
 //! * *Notify.* `Poller::notify` makes a current or next `wait` return; its event carries the
 //!   reserved key `usize::MAX`, which we skip.
 //! * *Delete before close.* A descriptor must leave the poller before it is closed;
@@ -30,7 +30,7 @@
 //!
 //! Events are keyed by slab key (index + generation), never by file descriptor: if socket A
 //! is closed and socket B reuses its descriptor number while A's event is still queued,
-//! the stale key finds a newer generation and the event is dropped (scenario 39).
+//! the stale key finds a newer generation and the event is dropped (reliability scenario 39).
 //!
 //! Next to read: `src/driver.rs`, which calls `wait` when the scheduler parks, then `src/net/`.
 
