@@ -96,11 +96,7 @@ async fn reader(stream: &TcpStream, room: &Room, peer: SocketAddr) -> io::Result
         // Send every complete line; a full buffer without a newline is sent as it is.
         let mut start = 0;
         while let Some(pos) = buf[start..filled].iter().position(|&b| b == b'\n') {
-            broadcast(
-                room,
-                peer,
-                &String::from_utf8_lossy(&buf[start..=start + pos]),
-            );
+            broadcast(room, peer, &String::from_utf8_lossy(&buf[start..=start + pos]));
             start += pos + 1;
         }
         if start == 0 && filled == buf.len() {

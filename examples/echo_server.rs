@@ -28,10 +28,7 @@ struct Args {
 }
 
 fn parse_args() -> Result<Args, String> {
-    let mut args = Args {
-        addr: "127.0.0.1:8080".into(),
-        client: None,
-    };
+    let mut args = Args { addr: "127.0.0.1:8080".into(), client: None };
     let mut rest = std::env::args().skip(1);
     while let Some(arg) = rest.next() {
         match arg.as_str() {
@@ -107,9 +104,7 @@ async fn echo(stream: TcpStream) -> io::Result<()> {
 /// Sends each line and prints what comes back.
 async fn client(addr: &str, mut lines: Vec<String>) -> io::Result<()> {
     if lines.is_empty() {
-        lines = ["hello", "from the", "clockwork echo client"]
-            .map(String::from)
-            .to_vec();
+        lines = ["hello", "from the", "clockwork echo client"].map(String::from).to_vec();
     }
     let stream = TcpStream::connect(addr).await?;
     stream.set_nodelay(true)?;

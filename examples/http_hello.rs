@@ -13,6 +13,8 @@
 //! wrk -t2 -c64 -d10s http://127.0.0.1:8080/
 //! ```
 //!
+//! The request parser has unit tests: `cargo test --example http_hello`.
+//!
 //! Deliberately not handled (a real server would): request bodies (refused with `400`),
 //! chunked encoding, timeouts for idle or slow clients.
 
@@ -79,10 +81,8 @@ async fn connection(stream: TcpStream) -> io::Result<()> {
         while let Some(end) = find_head_end(&buf[..filled]) {
             let reply = parse(&buf[..end]);
             stream.write_all(response(&reply).as_bytes()).await?;
-            let keep_alive = matches!(
-                reply,
-                Reply::Ok { keep_alive: true } | Reply::NotFound { keep_alive: true }
-            );
+            let keep_alive =
+                matches!(reply, Reply::Ok { keep_alive: true } | Reply::NotFound { keep_alive: true });
             if !keep_alive {
                 return Ok(());
             }
@@ -103,10 +103,7 @@ async fn connection(stream: TcpStream) -> io::Result<()> {
 
 /// The length of the request head (up to and including the blank line), if complete.
 fn find_head_end(bytes: &[u8]) -> Option<usize> {
-    bytes
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .map(|i| i + 4)
+    bytes.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4)
 }
 
 /// Parses the request line and the two headers we care about.
@@ -190,23 +187,14 @@ fn content_lengths_match_the_bodies() {
     ] {
         let text = response(&reply);
         let (head, body) = text.split_once("\r\n\r\n").unwrap();
-        assert!(
-            head.contains(&format!("Content-Length: {}\r\n", body.len())),
-            "{text}"
-        );
+        assert!(head.contains(&format!("Content-Length: {}\r\n", body.len())), "{text}");
     }
 }
 
 #[test]
 fn parsing_accepts_get_and_refuses_garbage() {
-    assert!(matches!(
-        parse(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
-        Reply::Ok { keep_alive: true }
-    ));
-    assert!(matches!(
-        parse(b"GET / HTTP/1.0\r\n\r\n"),
-        Reply::Ok { keep_alive: false }
-    ));
+    assert!(matches!(parse(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"), Reply::Ok { keep_alive: true }));
+    assert!(matches!(parse(b"GET / HTTP/1.0\r\n\r\n"), Reply::Ok { keep_alive: false }));
     assert!(matches!(
         parse(b"GET /x HTTP/1.1\r\nConnection: close\r\n\r\n"),
         Reply::NotFound { keep_alive: false }

@@ -33,21 +33,19 @@ struct Slot {
 pub(super) async fn connect_on_helper_thread(addrs: Vec<SocketAddr>) -> io::Result<TcpStream> {
     let slot = Arc::new(Mutex::new(Slot::default()));
     let helper_slot = slot.clone();
-    std::thread::Builder::new()
-        .name("clockwork-connect".into())
-        .spawn(move || {
-            let result = TcpStream::connect(&addrs[..]);
-            let waker = {
-                let mut slot = helper_slot.lock();
-                slot.result = Some(result);
-                slot.waker.take()
-            };
-            // Woken after the lock is released. If the task was dropped meanwhile, the
-            // stream in the slot is dropped with the last `Arc`, closing the connection.
-            if let Some(waker) = waker {
-                waker.wake();
-            }
-        })?;
+    std::thread::Builder::new().name("clockwork-connect".into()).spawn(move || {
+        let result = TcpStream::connect(&addrs[..]);
+        let waker = {
+            let mut slot = helper_slot.lock();
+            slot.result = Some(result);
+            slot.waker.take()
+        };
+        // Woken after the lock is released. If the task was dropped meanwhile, the
+        // stream in the slot is dropped with the last `Arc`, closing the connection.
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    })?;
     poll_fn(|cx| {
         let mut slot = slot.lock();
         match slot.result.take() {

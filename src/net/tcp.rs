@@ -54,26 +54,16 @@ impl TcpListener {
         // and it sets SO_REUSEADDR on Unix so a restarted server can rebind at once.
         let listener = std::net::TcpListener::bind(&resolve(addr)?[..])?;
         listener.set_nonblocking(true)?;
-        Ok(TcpListener {
-            registration: Registration::new(reactor, listener)?,
-        })
+        Ok(TcpListener { registration: Registration::new(reactor, listener)? })
     }
 
     /// Waits for the next incoming connection.
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        let (stream, peer) = self
-            .registration
-            .io(Direction::Read, |l| l.accept())
-            .await?;
+        let (stream, peer) = self.registration.io(Direction::Read, |l| l.accept()).await?;
         // An accepted socket does not inherit O_NONBLOCK on Linux, so set it explicitly.
         stream.set_nonblocking(true)?;
         let reactor = self.registration.reactor().clone();
-        Ok((
-            TcpStream {
-                registration: Registration::new(reactor, stream)?,
-            },
-            peer,
-        ))
+        Ok((TcpStream { registration: Registration::new(reactor, stream)? }, peer))
     }
 
     /// The address this listener is bound to (useful after binding port 0).
@@ -93,17 +83,13 @@ impl TcpStream {
         let reactor = reactor::current("TcpStream::connect");
         let stream = connect_on_helper_thread(resolve(addr)?).await?;
         stream.set_nonblocking(true)?;
-        Ok(TcpStream {
-            registration: Registration::new(reactor, stream)?,
-        })
+        Ok(TcpStream { registration: Registration::new(reactor, stream)? })
     }
 
     /// Reads into `buf`, waiting until at least one byte (or the end) is available.
     /// Returns `Ok(0)` at the end of the stream, every time it is asked.
     pub async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.registration
-            .io(Direction::Read, |mut s| s.read(buf))
-            .await
+        self.registration.io(Direction::Read, |mut s| s.read(buf)).await
     }
 
     /// Reads exactly `buf.len()` bytes; `UnexpectedEof` if the stream ends first.
@@ -119,9 +105,7 @@ impl TcpStream {
 
     /// Writes some of `buf`, waiting until the kernel has room for at least one byte.
     pub async fn write(&self, buf: &[u8]) -> io::Result<usize> {
-        self.registration
-            .io(Direction::Write, |mut s| s.write(buf))
-            .await
+        self.registration.io(Direction::Write, |mut s| s.write(buf)).await
     }
 
     /// Writes all of `buf`.
@@ -157,22 +141,12 @@ impl TcpStream {
     }
 
     /// The poll form of [`TcpStream::read`], for `futures_io::AsyncRead`.
-    pub(super) fn poll_read_priv(
-        &self,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        self.registration
-            .poll_io(Direction::Read, cx, |mut s| s.read(buf))
+    pub(super) fn poll_read_priv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        self.registration.poll_io(Direction::Read, cx, |mut s| s.read(buf))
     }
 
     /// The poll form of [`TcpStream::write`], for `futures_io::AsyncWrite`.
-    pub(super) fn poll_write_priv(
-        &self,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.registration
-            .poll_io(Direction::Write, cx, |mut s| s.write(buf))
+    pub(super) fn poll_write_priv(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        self.registration.poll_io(Direction::Write, cx, |mut s| s.write(buf))
     }
 }

@@ -32,11 +32,7 @@ fn echo_round_trip_then_eof_every_time() {
         std::io::Result::Ok(())
     });
     result.unwrap();
-    assert_eq!(
-        reactor.source_count(),
-        0,
-        "every socket deregistered on drop"
-    );
+    assert_eq!(reactor.source_count(), 0, "every socket deregistered on drop");
 }
 
 #[test]
@@ -64,11 +60,7 @@ fn full_duplex_through_futures_io_on_shared_references() {
         let client = TcpStream::connect(listener.local_addr()?).await?;
         let (server, _) = listener.accept().await?;
         let data: Vec<u8> = (0..LEN).map(|i| (i * 7 % 251) as u8).collect();
-        let (a, b) = join(
-            exchange("client", &client, &data),
-            exchange("server", &server, &data),
-        )
-        .await;
+        let (a, b) = join(exchange("client", &client, &data), exchange("server", &server, &data)).await;
         a.and(b)
     });
     result.unwrap();

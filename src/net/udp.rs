@@ -39,24 +39,18 @@ impl UdpSocket {
         let reactor = reactor::current("UdpSocket::bind");
         let socket = std::net::UdpSocket::bind(&resolve(addr)?[..])?;
         socket.set_nonblocking(true)?;
-        Ok(UdpSocket {
-            registration: Registration::new(reactor, socket)?,
-        })
+        Ok(UdpSocket { registration: Registration::new(reactor, socket)? })
     }
 
     /// Sends `buf` as one datagram to `target` (its first resolved address, as std does).
     pub async fn send_to<A: ToSocketAddrs>(&self, buf: &[u8], target: A) -> io::Result<usize> {
         let target = resolve(target)?[0];
-        self.registration
-            .io(Direction::Write, |s| s.send_to(buf, target))
-            .await
+        self.registration.io(Direction::Write, |s| s.send_to(buf, target)).await
     }
 
     /// Waits for one datagram; returns its length and its sender.
     pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        self.registration
-            .io(Direction::Read, |s| s.recv_from(buf))
-            .await
+        self.registration.io(Direction::Read, |s| s.recv_from(buf)).await
     }
 
     /// The address this socket is bound to.

@@ -76,18 +76,9 @@ pub(crate) struct ReadyTick(u64);
 
 impl Source {
     pub(super) fn new() -> Source {
-        let direction = || DirectionState {
-            ready: true,
-            tick: 0,
-            wakers: Vec::new(),
-        };
-        let state = SourceState {
-            directions: [direction(), direction()],
-            shut_down: false,
-        };
-        Source {
-            state: Mutex::new(state),
-        }
+        let direction = || DirectionState { ready: true, tick: 0, wakers: Vec::new() };
+        let state = SourceState { directions: [direction(), direction()], shut_down: false };
+        Source { state: Mutex::new(state) }
     }
 
     /// Ready now: returns the tick to clear with. Not ready: stores `cx`'s waker (once per
@@ -178,30 +169,19 @@ impl<T: AsFd> Registration<T> {
         // keeps it open and registered together (see `# Invariant` on `Registration`) and
         // deletes it in `Drop` before dropping `io`. On failure nothing was registered and
         // `io` is dropped normally.
-        let added = unsafe {
-            reactor
-                .poller()
-                .add_with_mode(&io.as_fd(), interest, PollMode::Edge)
-        };
+        let added = unsafe { reactor.poller().add_with_mode(&io.as_fd(), interest, PollMode::Edge) };
         if let Err(error) = added {
             // E.g. the same descriptor registered twice (EEXIST): undo our slot and report it;
             // the earlier registration is untouched (reliability scenario 46).
             reactor.remove_source(key);
             return Err(error);
         }
-        Ok(Registration {
-            io: Some(io),
-            source,
-            key,
-            reactor,
-        })
+        Ok(Registration { io: Some(io), source, key, reactor })
     }
 
     /// The socket, for operations that do not need readiness (addresses, options).
     pub(crate) fn get_ref(&self) -> &T {
-        self.io
-            .as_ref()
-            .expect("Registration::io is only taken in drop")
+        self.io.as_ref().expect("Registration::io is only taken in drop")
     }
 
     /// Runs the non-blocking `op` until it stops saying `WouldBlock`, waiting for readiness

@@ -53,10 +53,7 @@ impl Wake for Counter {
 }
 
 fn counter(panic: bool) -> (Arc<Counter>, Waker) {
-    let counter = Arc::new(Counter {
-        wakes: AtomicUsize::new(0),
-        panic,
-    });
+    let counter = Arc::new(Counter { wakes: AtomicUsize::new(0), panic });
     (counter.clone(), Waker::from(counter))
 }
 
@@ -70,9 +67,7 @@ fn udp_pair() -> (UdpSocket, UdpSocket) {
 /// Polls a `recv` on `reg` once with `waker`.
 fn poll_recv(reg: &Registration<UdpSocket>, waker: &Waker) -> Poll<io::Result<usize>> {
     let mut buf = [0u8; 64];
-    reg.poll_io(Direction::Read, &mut Context::from_waker(waker), |s| {
-        s.recv(&mut buf)
-    })
+    reg.poll_io(Direction::Read, &mut Context::from_waker(waker), |s| s.recv(&mut buf))
 }
 
 #[test]
@@ -89,8 +84,7 @@ fn readiness_wakes_the_waiting_task_once_and_data_is_read() {
     let reg = Registration::new(reactor.clone(), a).unwrap();
     let (count, waker) = counter(false);
     assert!(poll_recv(&reg, &waker).is_pending(), "nothing sent yet");
-    b.send_to(b"hi", reg.get_ref().local_addr().unwrap())
-        .unwrap();
+    b.send_to(b"hi", reg.get_ref().local_addr().unwrap()).unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     while count.wakes.load(SeqCst) == 0 {
         assert!(Instant::now() < deadline, "the readiness event never came");
@@ -111,26 +105,16 @@ fn stale_event_key_is_ignored() {
     drop(old);
     let (b, _peer2) = udp_pair();
     let new = Registration::new(reactor.clone(), b).unwrap();
-    assert_eq!(
-        new.key.index(),
-        Key::from_u64(old_key as u64).index(),
-        "slot reused"
-    );
+    assert_eq!(new.key.index(), Key::from_u64(old_key as u64).index(), "slot reused");
     let (count, waker) = counter(false);
     assert!(poll_recv(&new, &waker).is_pending());
     let mut wake_list = Vec::new();
     let counted = reactor.dispatch([(old_key, true, true)].into_iter(), &mut wake_list);
     assert_eq!(counted, 1, "still an I/O event, just nobody's");
-    assert!(
-        wake_list.is_empty(),
-        "the stale event must not wake the new source"
-    );
+    assert!(wake_list.is_empty(), "the stale event must not wake the new source");
     wake_all(&mut wake_list);
     assert_eq!(count.wakes.load(SeqCst), 0);
-    assert!(
-        poll_recv(&new, &waker).is_pending(),
-        "and must not mark it ready"
-    );
+    assert!(poll_recv(&new, &waker).is_pending(), "and must not mark it ready");
 }
 
 /// Scenario 42: an event that lands between `WouldBlock` and the clear is not lost.
@@ -145,14 +129,9 @@ fn event_between_would_block_and_clear_is_kept() {
     // ... the read says WouldBlock here, and before we clear, the reactor reports data:
     source.set_ready(true, false, &mut Vec::new());
     source.clear_ready(Direction::Read, seen);
-    assert!(
-        source.poll_ready(Direction::Read, &mut cx).is_ready(),
-        "the newer event stands"
-    );
+    assert!(source.poll_ready(Direction::Read, &mut cx).is_ready(), "the newer event stands");
     // Without an intervening event the clear does take effect.
-    let Poll::Ready(Ok(now)) = source.poll_ready(Direction::Read, &mut cx) else {
-        unreachable!()
-    };
+    let Poll::Ready(Ok(now)) = source.poll_ready(Direction::Read, &mut cx) else { unreachable!() };
     source.clear_ready(Direction::Read, now);
     assert!(source.poll_ready(Direction::Read, &mut cx).is_pending());
 }
@@ -165,11 +144,7 @@ fn notify_ends_a_blocked_wait_from_another_thread() {
         std::thread::spawn(move || reactor.wait(None).unwrap())
     };
     reactor.notify();
-    assert_eq!(
-        waiter.join().unwrap(),
-        0,
-        "a notification is not an I/O event"
-    );
+    assert_eq!(waiter.join().unwrap(), 0, "a notification is not an I/O event");
     // A notify with nobody waiting makes the next wait return at once.
     reactor.notify();
     assert_eq!(reactor.wait(Some(Duration::from_secs(30))).unwrap(), 0);
@@ -189,19 +164,14 @@ fn peer_hang_up_wakes_a_blocked_reader_with_eof() {
     let (count, waker) = counter(false);
     let mut cx = Context::from_waker(&waker);
     let mut buf = [0u8; 16];
-    assert!(reg
-        .poll_io(Direction::Read, &mut cx, |mut s| s.read(&mut buf))
-        .is_pending());
+    assert!(reg.poll_io(Direction::Read, &mut cx, |mut s| s.read(&mut buf)).is_pending());
     drop(client);
     while count.wakes.load(SeqCst) == 0 {
         reactor.wait(Some(Duration::from_secs(10))).unwrap();
     }
     for _ in 0..3 {
         let read = reg.poll_io(Direction::Read, &mut cx, |mut s| s.read(&mut buf));
-        assert!(
-            matches!(read, Poll::Ready(Ok(0))),
-            "EOF every time: {read:?}"
-        );
+        assert!(matches!(read, Poll::Ready(Ok(0))), "EOF every time: {read:?}");
     }
 }
 
@@ -217,17 +187,12 @@ fn a_panicking_waker_does_not_stop_the_others() {
     let (calm, calm_waker) = counter(false);
     assert!(poll_recv(&first, &panicky_waker).is_pending());
     assert!(poll_recv(&second, &calm_waker).is_pending());
-    b.send_to(b"x", first.get_ref().local_addr().unwrap())
-        .unwrap();
-    b.send_to(b"y", second.get_ref().local_addr().unwrap())
-        .unwrap();
+    b.send_to(b"x", first.get_ref().local_addr().unwrap()).unwrap();
+    b.send_to(b"y", second.get_ref().local_addr().unwrap()).unwrap();
     while calm.wakes.load(SeqCst) == 0 || panicky.wakes.load(SeqCst) == 0 {
         reactor.wait(Some(Duration::from_secs(10))).unwrap();
     }
-    assert!(matches!(
-        poll_recv(&second, &calm_waker),
-        Poll::Ready(Ok(1))
-    ));
+    assert!(matches!(poll_recv(&second, &calm_waker), Poll::Ready(Ok(1))));
 }
 
 /// Scenario 45: shutdown wakes every waiter; pending and new operations fail, none hangs.
@@ -240,9 +205,7 @@ fn shutdown_wakes_waiters_and_fails_operations() {
     assert!(poll_recv(&reg, &waker).is_pending());
     reactor.shutdown();
     assert_eq!(count.wakes.load(SeqCst), 1, "the waiter is released");
-    let Poll::Ready(Err(error)) = poll_recv(&reg, &waker) else {
-        panic!("must fail")
-    };
+    let Poll::Ready(Err(error)) = poll_recv(&reg, &waker) else { panic!("must fail") };
     assert!(error.to_string().contains("shut down"), "{error}");
     let (b, _) = udp_pair();
     let refused = Registration::new(reactor.clone(), b).unwrap_err();
@@ -260,17 +223,11 @@ fn registering_the_same_fd_twice_is_an_error() {
     let first = Registration::new(reactor.clone(), &a).unwrap();
     let second = Registration::new(reactor.clone(), &a);
     assert!(second.is_err(), "the poller refuses a second registration");
-    assert_eq!(
-        reactor.source_count(),
-        1,
-        "the failed attempt leaks no slot"
-    );
+    assert_eq!(reactor.source_count(), 1, "the failed attempt leaks no slot");
     let (count, waker) = counter(false);
     let mut cx = Context::from_waker(&waker);
     let mut buf = [0u8; 8];
-    assert!(first
-        .poll_io(Direction::Read, &mut cx, |s| s.recv(&mut buf))
-        .is_pending());
+    assert!(first.poll_io(Direction::Read, &mut cx, |s| s.recv(&mut buf)).is_pending());
     b.send_to(b"ok", a.local_addr().unwrap()).unwrap();
     while count.wakes.load(SeqCst) == 0 {
         reactor.wait(Some(Duration::from_secs(10))).unwrap();
