@@ -23,7 +23,7 @@
 //! reactor), and panics outside one. Once its runtime is dropped, every operation fails
 //! with an `io::Error` saying so; none of them hangs.
 //!
-//! ```no_run
+//! ```
 //! use clockwork::net::{TcpListener, TcpStream};
 //!
 //! clockwork::block_on(async {
