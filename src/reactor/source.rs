@@ -149,6 +149,11 @@ pub(crate) fn runtime_gone() -> io::Error {
 /// early; [`Drop`] deletes the descriptor from the poller *first* and only then drops `io`
 /// (which closes it). This is the invariant `Poller::add`'s `# Safety` asks for, and it is
 /// also what stops a reused descriptor number from inheriting our registration.
+///
+/// Even `mem::forget` cannot break it: forgetting a `Registration` forgets its owned `io`
+/// too, so the descriptor stays open *and* registered (a leak, never a close while
+/// registered). The crate registers owned std sockets only; one unit test registers a
+/// borrowed `&UdpSocket`, whose borrow outlives the `Registration` it is dropped with.
 #[derive(Debug)]
 pub(crate) struct Registration<T: AsFd> {
     /// `Some` for the whole life of the value; taken only inside `drop`.
