@@ -7,8 +7,9 @@
 //! only constructor for a client socket, `TcpStream::connect`, creates *and* connects in
 //! one blocking call, and there is no std way to create an unconnected socket.
 //!
-//! Until the project decides (see the proposal in the reactor report: the `socket2` crate
-//! gives exactly the missing pieces, `Socket::new` + `set_nonblocking` + `connect`), the
+//! Until the project decides on a dependency for the two missing system calls (proposal:
+//! `rustix`, which `polling` already builds on; ready as `src/net/nonblocking-connect.patch`,
+//! which replaces this file with a real non-blocking connect), the
 //! blocking call runs on a short-lived helper thread and hands its result back through a
 //! tiny one-shot slot. The runtime thread never blocks; the price is a thread spawn
 //! (~30 µs here) per connect, which is fine for examples and tests but not for a client
