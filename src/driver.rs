@@ -20,19 +20,26 @@
 //! 1. ask the time driver for the next deadline and shorten the timeout to it (the time
 //!    driver also records how long we will sleep, so an earlier timer registered meanwhile
 //!    unparks us);
-//! 2. block (today a condvar [`Parker`]; the reactor will slot in here);
+//! 2. block in the reactor (`epoll_wait` / `kevent` through `polling`) until an I/O event,
+//!    an unpark (`Poller::notify`) or the timeout; under loom, which cannot model system
+//!    calls, block on a condvar [`Parker`] instead;
 //! 3. fire every timer that is now due, waking their tasks outside any lock.
 //!
 //! Next to read: `src/runtime/context.rs`.
 
+#[cfg(loom)]
 use crate::park::{Parker, Unparker};
 use crate::time::clock::Clock;
+#[cfg(not(loom))]
+use crate::{loom::sync::Arc, reactor::Reactor};
 use std::io;
 use std::time::Duration;
 
 /// The parking side of the driver stack; owned by the thread that parks.
 #[derive(Debug)]
 pub(crate) struct Driver {
+    /// Under loom (no system calls) the bottom of the stack is a condvar parker.
+    #[cfg(loom)]
     park: Parker,
 }
 
@@ -40,7 +47,11 @@ pub(crate) struct Driver {
 /// their way in.
 #[derive(Debug)]
 pub(crate) struct Handle {
+    #[cfg(loom)]
     unparker: Unparker,
+    /// The epoll/kqueue reactor: parking waits in it, unparking notifies it.
+    #[cfg(not(loom))]
+    reactor: Arc<Reactor>,
     time: crate::time::driver::Handle,
 }
 
@@ -52,10 +63,18 @@ impl Driver {
 
     /// Like [`Driver::new`], with timers read from `clock` (a manual clock in tests).
     pub(crate) fn with_clock(clock: Clock) -> io::Result<(Driver, Handle)> {
-        let park = Parker::new();
         let time = crate::time::driver::Handle::new(clock);
-        let handle = Handle { unparker: park.unparker(), time };
-        Ok((Driver { park }, handle))
+        #[cfg(loom)]
+        {
+            let park = Parker::new();
+            let unparker = park.unparker();
+            Ok((Driver { park }, Handle { unparker, time }))
+        }
+        #[cfg(not(loom))]
+        {
+            let reactor = Arc::new(Reactor::new()?);
+            Ok((Driver {}, Handle { reactor, time }))
+        }
     }
 
     /// Blocks until something may have become ready: an unpark, a timer, an I/O event.
@@ -72,17 +91,35 @@ impl Driver {
     /// The three steps of a park (see the module docs); `limit` is the caller's timeout.
     fn park_internal(&mut self, handle: &Handle, limit: Option<Duration>) {
         let time = &handle.time;
-        match time.before_park(limit) {
+        let timeout = time.before_park(limit);
+        self.block(handle, timeout);
+        time.process(time.clock().now_tick());
+    }
+
+    /// Step 2: block until an event, an unpark or the timeout (`None` = no timeout).
+    #[cfg(not(loom))]
+    fn block(&mut self, handle: &Handle, timeout: Option<Duration>) {
+        // Only the poller itself failing ends up here: polling retries EINTR, and readiness
+        // errors of single sockets are delivered to their tasks, not returned.
+        handle.reactor.wait(timeout).expect("the reactor's poller failed");
+    }
+
+    #[cfg(loom)]
+    fn block(&mut self, _handle: &Handle, timeout: Option<Duration>) {
+        match timeout {
             None => self.park.park(),
             Some(timeout) => self.park.park_timeout(timeout),
         }
-        time.process(time.clock().now_tick());
     }
 
     /// Called once at runtime shutdown, after every task is dropped: wakes every timer
     /// still registered, so that nothing waits on a driver that will never fire again.
     pub(crate) fn shutdown(&mut self, handle: &Handle) {
         handle.time.shutdown();
+        // Sockets: refuse new registrations, wake every waiter so it sees an error, and
+        // drop stored wakers (breaking the reactor → waker → task → socket cycle).
+        #[cfg(not(loom))]
+        handle.reactor.shutdown();
     }
 }
 
@@ -94,6 +131,15 @@ impl Handle {
 
     /// Ends the current (or next) park of the driver.
     pub(crate) fn unpark(&self) {
+        #[cfg(loom)]
         self.unparker.unpark();
+        #[cfg(not(loom))]
+        self.reactor.notify();
+    }
+
+    /// The reactor sockets register with (see `reactor::current`).
+    #[cfg(not(loom))]
+    pub(crate) fn reactor(&self) -> &Arc<Reactor> {
+        &self.reactor
     }
 }

@@ -91,7 +91,6 @@ fn aborting_a_task_blocked_in_read_closes_its_socket() {
 /// Once its runtime is dropped, a socket's pending and new operations fail with an error
 /// that says why; none of them hangs.
 #[test]
-#[ignore = "needs the driver to call Reactor::shutdown when the runtime drops (wiring pending)"]
 fn operations_fail_after_the_runtime_is_gone() {
     within(10, || {
         let runtime = clockwork::Runtime::new().unwrap();

@@ -7,7 +7,7 @@
 //!
 //! Next to read: `src/net/io.rs`, the `futures-io` traits built on the same two calls.
 
-use super::connect::connect_on_helper_thread;
+use super::connect;
 use super::resolve;
 use crate::reactor::{self, Direction, Registration};
 use std::io::{self, Read, Write};
@@ -81,9 +81,14 @@ impl TcpStream {
     /// Outside a clockwork runtime.
     pub async fn connect<A: ToSocketAddrs>(addr: A) -> io::Result<TcpStream> {
         let reactor = reactor::current("TcpStream::connect");
-        let stream = connect_on_helper_thread(resolve(addr)?).await?;
-        stream.set_nonblocking(true)?;
-        Ok(TcpStream { registration: Registration::new(reactor, stream)? })
+        let mut last_error = None;
+        for addr in resolve(addr)? {
+            match connect::connect(reactor.clone(), addr).await {
+                Ok(registration) => return Ok(TcpStream { registration }),
+                Err(error) => last_error = Some(error),
+            }
+        }
+        Err(last_error.expect("resolve returns at least one address"))
     }
 
     /// Reads into `buf`, waiting until at least one byte (or the end) is available.

@@ -36,8 +36,6 @@
 
 #![cfg(not(loom))]
 // loom cannot model system calls; under loom the driver uses a condvar.
-// TEMPORARY: until the driver calls `wait`/`notify`/`shutdown`, they look unused.
-#![allow(dead_code)]
 
 mod source;
 #[cfg(test)]
@@ -260,37 +258,10 @@ pub(crate) fn current(what: &str) -> Arc<Reactor> {
         return reactor;
     }
     match crate::runtime::context::driver_handle() {
-        Some(handle) => reactor_of(&handle),
+        Some(handle) => handle.reactor().clone(),
         None => panic!(
             "there is no clockwork runtime running: {what} must be called from inside \
              block_on or a spawned task"
         ),
     }
-}
-
-/// TEMPORARY bridge, until the driver owns a reactor: the lead replaces this body with
-/// `handle.reactor().clone()` when wiring `Reactor` into `driver::Handle` (and deletes the
-/// helper thread below).
-///
-/// Meanwhile every runtime shares one process-wide reactor driven by a helper thread, so
-/// sockets already work inside any runtime. This is exactly the design the style notes
-/// reject for the real thing (a global singleton, an extra thread, a cross-thread wake per
-/// event, and no `shutdown` when a runtime is dropped); it exists only so `net` can be
-/// tested before the wiring lands.
-fn reactor_of(handle: &crate::driver::Handle) -> Arc<Reactor> {
-    static SHARED: std::sync::OnceLock<Arc<Reactor>> = std::sync::OnceLock::new();
-    let _ = handle;
-    SHARED
-        .get_or_init(|| {
-            let reactor = Arc::new(Reactor::new().expect("failed to create the reactor's poller"));
-            let driven = reactor.clone();
-            std::thread::Builder::new()
-                .name("clockwork-reactor (temporary)".into())
-                .spawn(move || loop {
-                    driven.wait(None).expect("the reactor's poller failed");
-                })
-                .expect("failed to spawn the temporary reactor thread");
-            reactor
-        })
-        .clone()
 }
