@@ -3,6 +3,7 @@
 //! users would use it.
 
 use std::future::Future;
+use std::time::{Duration, Instant};
 
 pub trait Rt: Clone + Send + Sync + 'static {
     const NAME: &'static str;
@@ -19,6 +20,12 @@ pub trait Rt: Clone + Send + Sync + 'static {
     fn yield_now() -> impl Future<Output = ()> + Send;
     /// A copy for tasks to capture: it can spawn, but does not own the runtime.
     fn handle_only(&self) -> Self;
+    /// The runtime's own sleep.
+    fn sleep(duration: Duration) -> impl Future<Output = ()> + Send;
+    /// The `tcp_echo` workload with the runtime's own TCP types: an echo server task on
+    /// loopback, `clients` client tasks doing `trips` round trips of `size` bytes each.
+    /// Returns the time from the first connect to the last reply.
+    fn tcp_echo(&self, clients: usize, trips: usize, size: usize) -> Duration;
 }
 
 /// The runtime is owned by the benchmark (an `Arc` only so the struct can be cloned into
@@ -59,6 +66,49 @@ impl Rt for Clockwork {
     fn handle_only(&self) -> Self {
         Clockwork(None, self.1.clone())
     }
+    fn sleep(duration: Duration) -> impl Future<Output = ()> + Send {
+        clockwork::time::sleep(duration)
+    }
+    fn tcp_echo(&self, clients: usize, trips: usize, size: usize) -> Duration {
+        use clockwork::net::{TcpListener, TcpStream};
+        let rt = self.handle_only();
+        self.block_on(async move {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let rt2 = rt.handle_only();
+            rt.spawn(async move {
+                while let Ok((stream, _)) = listener.accept().await {
+                    stream.set_nodelay(true).unwrap();
+                    rt2.spawn(async move {
+                        let mut buf = vec![0u8; size];
+                        while stream.read_exact(&mut buf).await.is_ok() {
+                            if stream.write_all(&buf).await.is_err() {
+                                break;
+                            }
+                        }
+                    });
+                }
+            });
+            let start = Instant::now();
+            let clients: Vec<_> = (0..clients)
+                .map(|_| {
+                    rt.spawn_join(async move {
+                        let stream = TcpStream::connect(addr).await.unwrap();
+                        stream.set_nodelay(true).unwrap();
+                        let mut buf = vec![7u8; size];
+                        for _ in 0..trips {
+                            stream.write_all(&buf).await.unwrap();
+                            stream.read_exact(&mut buf).await.unwrap();
+                        }
+                    })
+                })
+                .collect();
+            for client in clients {
+                client.await;
+            }
+            start.elapsed()
+        })
+    }
 }
 
 #[derive(Clone)]
@@ -97,6 +147,50 @@ impl Rt for Tokio {
     fn handle_only(&self) -> Self {
         Tokio(None, self.1.clone())
     }
+    fn sleep(duration: Duration) -> impl Future<Output = ()> + Send {
+        tokio::time::sleep(duration)
+    }
+    fn tcp_echo(&self, clients: usize, trips: usize, size: usize) -> Duration {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        use tokio::net::{TcpListener, TcpStream};
+        let rt = self.handle_only();
+        self.block_on(async move {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let rt2 = rt.handle_only();
+            rt.spawn(async move {
+                while let Ok((mut stream, _)) = listener.accept().await {
+                    stream.set_nodelay(true).unwrap();
+                    rt2.spawn(async move {
+                        let mut buf = vec![0u8; size];
+                        while stream.read_exact(&mut buf).await.is_ok() {
+                            if stream.write_all(&buf).await.is_err() {
+                                break;
+                            }
+                        }
+                    });
+                }
+            });
+            let start = Instant::now();
+            let clients: Vec<_> = (0..clients)
+                .map(|_| {
+                    rt.spawn_join(async move {
+                        let mut stream = TcpStream::connect(addr).await.unwrap();
+                        stream.set_nodelay(true).unwrap();
+                        let mut buf = vec![7u8; size];
+                        for _ in 0..trips {
+                            stream.write_all(&buf).await.unwrap();
+                            stream.read_exact(&mut buf).await.unwrap();
+                        }
+                    })
+                })
+                .collect();
+            for client in clients {
+                client.await;
+            }
+            start.elapsed()
+        })
+    }
 }
 
 /// smol's executor (async-executor) run by N threads, `block_on` from async-io on the
@@ -121,7 +215,11 @@ impl Rt for Smol {
             let (ex, stopped) = (ex.clone(), stopped.clone());
             std::thread::Builder::new()
                 .name(format!("smol-{i}"))
-                .spawn(move || async_io::block_on(ex.run(async move { let _ = stopped.recv().await; })))
+                .spawn(move || {
+                    async_io::block_on(ex.run(async move {
+                        let _ = stopped.recv().await;
+                    }))
+                })
                 .unwrap();
         }
         Smol(std::sync::Arc::new(SmolInner { ex, workers, _stop: stop }))
@@ -147,5 +245,51 @@ impl Rt for Smol {
     }
     fn handle_only(&self) -> Self {
         self.clone()
+    }
+    fn sleep(duration: Duration) -> impl Future<Output = ()> + Send {
+        async move {
+            async_io::Timer::after(duration).await;
+        }
+    }
+    fn tcp_echo(&self, clients: usize, trips: usize, size: usize) -> Duration {
+        use async_net::{TcpListener, TcpStream};
+        use futures_lite::{AsyncReadExt, AsyncWriteExt};
+        let rt = self.handle_only();
+        self.block_on(async move {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let rt2 = rt.handle_only();
+            rt.spawn(async move {
+                while let Ok((mut stream, _)) = listener.accept().await {
+                    stream.set_nodelay(true).unwrap();
+                    rt2.spawn(async move {
+                        let mut buf = vec![0u8; size];
+                        while stream.read_exact(&mut buf).await.is_ok() {
+                            if stream.write_all(&buf).await.is_err() {
+                                break;
+                            }
+                        }
+                    });
+                }
+            });
+            let start = Instant::now();
+            let clients: Vec<_> = (0..clients)
+                .map(|_| {
+                    rt.spawn_join(async move {
+                        let mut stream = TcpStream::connect(addr).await.unwrap();
+                        stream.set_nodelay(true).unwrap();
+                        let mut buf = vec![7u8; size];
+                        for _ in 0..trips {
+                            stream.write_all(&buf).await.unwrap();
+                            stream.read_exact(&mut buf).await.unwrap();
+                        }
+                    })
+                })
+                .collect();
+            for client in clients {
+                client.await;
+            }
+            start.elapsed()
+        })
     }
 }

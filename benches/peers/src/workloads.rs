@@ -2,7 +2,9 @@
 //! `shared/notes/performance.md`). Each returns the wall time of the measured part.
 
 use crate::latch::Latch;
+use crate::oneshot;
 use crate::rt::Rt;
+use std::future::Future;
 use std::time::{Duration, Instant};
 
 const SPAWN_N: usize = 100_000;
@@ -83,4 +85,90 @@ pub fn chained_spawn<R: Rt>(rt: &R) -> Duration {
     rt.spawn(async move { link(rt2, 1000, l2) });
     rt.block_on(latch.wait());
     start.elapsed()
+}
+
+/// tokio's `ping_pong`: 1,000 iterations, each a task that spawns a peer and exchanges
+/// one message each way with it over two oneshot channels. Measures where a woken task
+/// goes (a run-next slot keeps the pair on one hot core) and whether a wake costs an unpark.
+pub fn ping_pong<R: Rt>(rt: &R) -> Duration {
+    const ITERATIONS: usize = 1_000;
+    let latch = Latch::new(ITERATIONS);
+    let start = Instant::now();
+    let rt2 = rt.handle_only();
+    let l2 = latch.clone();
+    rt.spawn(async move {
+        for _ in 0..ITERATIONS {
+            let (rt3, l3) = (rt2.handle_only(), l2.clone());
+            rt2.spawn(async move {
+                let (ping_tx, ping_rx) = oneshot::channel::<()>();
+                let (pong_tx, pong_rx) = oneshot::channel::<()>();
+                rt3.spawn(async move {
+                    ping_rx.await;
+                    pong_tx.send(());
+                });
+                ping_tx.send(());
+                pong_rx.await;
+                l3.count_down();
+            });
+        }
+    });
+    rt.block_on(latch.wait());
+    start.elapsed()
+}
+
+/// The longest sleep of the `timers` workload: its wall time minus this is the overhead.
+pub const TIMERS_LONGEST: Duration = Duration::from_millis(50);
+
+/// A driver task spawns 100,000 tasks, each sleeping 1..=50 ms (fixed-seed splitmix64).
+pub fn timers<R: Rt>(rt: &R) -> Duration {
+    const TASKS: usize = 100_000;
+    let latch = Latch::new(TASKS);
+    let start = Instant::now();
+    let (rt2, l2) = (rt.handle_only(), latch.clone());
+    rt.spawn(async move {
+        let mut seed = 0x5eed_u64;
+        for _ in 0..TASKS {
+            let ms = 1 + splitmix64(&mut seed) % TIMERS_LONGEST.as_millis() as u64;
+            let l = l2.clone();
+            rt2.spawn(async move {
+                R::sleep(Duration::from_millis(ms)).await;
+                l.count_down();
+            });
+        }
+    });
+    rt.block_on(latch.wait());
+    start.elapsed()
+}
+
+fn splitmix64(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// Create a 10 s sleep, poll it once (registering it), drop it: 100,000 times.
+pub fn timer_cancel<R: Rt>(rt: &R) -> Duration {
+    rt.block_on(async {
+        let start = Instant::now();
+        for _ in 0..100_000 {
+            let mut sleep = std::pin::pin!(R::sleep(Duration::from_secs(10)));
+            std::future::poll_fn(|cx| {
+                assert!(sleep.as_mut().poll(cx).is_pending());
+                std::task::Poll::Ready(())
+            })
+            .await;
+        }
+        start.elapsed()
+    })
+}
+
+/// Clients and round trips of the `tcp_echo` workload.
+pub const ECHO_CLIENTS: usize = 32;
+pub const ECHO_ROUND_TRIPS: usize = 2_000;
+
+/// A loopback echo server in the runtime; 32 clients × 2,000 round trips of 64 B.
+pub fn tcp_echo<R: Rt>(rt: &R) -> Duration {
+    rt.tcp_echo(ECHO_CLIENTS, ECHO_ROUND_TRIPS, 64)
 }

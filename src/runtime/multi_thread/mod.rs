@@ -21,6 +21,7 @@
 //! Next to read: `src/runtime/multi_thread/worker.rs`.
 
 mod idle;
+mod local;
 mod worker;
 
 use super::{blocking, context, scheduler};
@@ -30,7 +31,6 @@ use crate::loom::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering::SeqCst
 use crate::loom::sync::{Arc, Mutex};
 use crate::park::{Parker, Unparker};
 use crate::task::{Notified, OwnedTasks};
-use std::collections::VecDeque;
 use std::future::Future;
 use std::io;
 use std::pin::pin;
@@ -49,8 +49,8 @@ pub(crate) struct Shared {
     pub(crate) blocking: blocking::Spawner,
     /// Tasks spawned or woken outside the workers.
     injector: Injector<Task>,
-    /// One queue per worker; other workers steal from it when idle.
-    locals: Box<[Mutex<VecDeque<Task>>]>,
+    /// One queue (plus run-next slot) per worker; idle siblings steal from the queue.
+    locals: Box<[Mutex<local::Local<Task>>]>,
     /// Who is asleep (see `idle.rs`).
     idle: idle::Idle,
     /// How to wake each worker.
@@ -82,7 +82,7 @@ pub(crate) fn start(n: usize, blocking: blocking::Spawner) -> io::Result<(Arc<Sh
         driver: Arc::new(driver_handle),
         blocking,
         injector: Injector::new(),
-        locals: (0..n).map(|_| Mutex::new(VecDeque::new())).collect(),
+        locals: (0..n).map(|_| Mutex::new(local::Local::new())).collect(),
         idle: idle::Idle::new(n),
         unparkers: parkers.iter().map(Parker::unparker).collect(),
         driver_slot: Mutex::new(Some(driver)),
@@ -115,11 +115,26 @@ impl Shared {
         self as *const Shared as usize
     }
 
-    /// Queues a task: locally if we are one of this runtime's workers, else globally.
-    pub(crate) fn schedule(&self, task: Task, _yielded: bool) {
+    /// Queues a task: on one of this runtime's workers, into that worker's run-next slot
+    /// (or, for a task that woke itself during its poll, the back of its queue); from
+    /// anywhere else, into the injection queue. Wakes a sleeper only if there is work a
+    /// sibling could take: a task that merely landed in the slot will run on this worker
+    /// next, and waking a sibling for it (microseconds) would cost more than running it.
+    pub(crate) fn schedule(&self, task: Task, yielded: bool) {
         match context::worker() {
             Some((runtime, index)) if runtime == self.id() => {
-                self.locals[index].lock().push_back(task);
+                let surplus = {
+                    let mut local = self.locals[index].lock();
+                    if yielded {
+                        local.push_back(task);
+                        true
+                    } else {
+                        local.push_run_next(task)
+                    }
+                };
+                if !surplus {
+                    return;
+                }
             }
             _ => {
                 self.injector.push(task);
@@ -161,9 +176,11 @@ impl Shared {
         fence(SeqCst); // pairs with the fence in `notify_one`
     }
 
-    /// A woken worker found a task; if more are waiting, pass the wake-up on.
+    /// A woken worker found a task; if more are waiting anywhere, pass the wake-up on.
+    /// Checking every queue (not only the injector) matters: tasks skipped by
+    /// `notify_one` while our wake was in flight may sit in a busy sibling's queue.
     fn woken_worker_found_work(&self) {
-        if !self.injector.is_empty() {
+        if self.has_work() {
             self.notify_one();
         }
     }
@@ -178,7 +195,7 @@ impl Shared {
 
     /// Whether any queue holds a task (checked by a worker after announcing sleep).
     fn has_work(&self) -> bool {
-        !self.injector.is_empty() || self.locals.iter().any(|q| !q.lock().is_empty())
+        !self.injector.is_empty() || self.locals.iter().any(|local| !local.lock().is_empty())
     }
 
     fn drain_injector(&self) {
@@ -235,8 +252,8 @@ pub(crate) fn shutdown(handle: &scheduler::Handle, shared: &Shared, workers: &mu
     // Queue entries left behind only hold references now: drop them.
     shared.drain_injector();
     for local in shared.locals.iter() {
-        let entries = std::mem::take(&mut *local.lock());
-        drop(entries);
+        let entries = local.lock().take_all();
+        drop(entries); // outside the lock: dropping an entry may run a task's destructor
     }
     if let Some(mut driver) = shared.driver_slot.lock().take() {
         driver.shutdown(&shared.driver);

@@ -14,6 +14,7 @@
 //!
 //! Next to read: `src/runtime/blocking.rs`.
 
+use super::local::MAX_RUN_NEXT_STREAK;
 use super::{Shared, Task, GLOBAL_INTERVAL};
 use crate::loom::sync::atomic::{fence, Ordering::SeqCst};
 use crate::loom::sync::Arc;
@@ -27,6 +28,8 @@ struct Worker {
     index: usize,
     parker: Parker,
     tick: u32,
+    /// How many tasks in a row came from the run-next slot (capped, see `local.rs`).
+    run_next_streak: u32,
     /// Woken by `notify_one` and has not found work yet.
     just_woken: bool,
 }
@@ -36,7 +39,8 @@ pub(super) fn run(handle: scheduler::Handle, index: usize, parker: Parker) {
     let scheduler::Handle::MultiThread(shared) = &handle else {
         unreachable!("a worker always belongs to a multi-thread runtime")
     };
-    let mut worker = Worker { shared: shared.clone(), index, parker, tick: 0, just_woken: false };
+    let mut worker =
+        Worker { shared: shared.clone(), index, parker, tick: 0, run_next_streak: 0, just_woken: false };
     context::set_worker(Some((shared.id(), index)));
     let _enter = context::enter_runtime(&handle);
     while !worker.shared.shutdown.load(SeqCst) {
@@ -68,9 +72,12 @@ impl Worker {
                 return Some(task);
             }
         }
-        if let Some(task) = shared.locals[self.index].lock().pop_front() {
+        let popped = shared.locals[self.index].lock().pop(self.run_next_streak < MAX_RUN_NEXT_STREAK);
+        if let Some((task, from_slot)) = popped {
+            self.run_next_streak = if from_slot { self.run_next_streak + 1 } else { 0 };
             return Some(task);
         }
+        self.run_next_streak = 0;
         if let Some(task) = shared.injector.pop() {
             return Some(task);
         }
@@ -82,11 +89,7 @@ impl Worker {
         let n = self.shared.locals.len();
         for offset in 1..n {
             let victim = (self.index + offset) % n;
-            let mut stolen = {
-                let mut queue = self.shared.locals[victim].lock();
-                let take = queue.len().div_ceil(2);
-                queue.drain(..take).collect::<std::collections::VecDeque<_>>()
-            };
+            let mut stolen = self.shared.locals[victim].lock().steal_half();
             if let Some(task) = stolen.pop_front() {
                 if !stolen.is_empty() {
                     self.shared.locals[self.index].lock().extend(stolen);
@@ -106,9 +109,13 @@ impl Worker {
         }
     }
 
-    /// Announce, re-check, park (see `idle.rs`).
+    /// Flush the slot, announce, re-check, park (see `idle.rs`).
     fn park(&mut self) {
         let shared = self.shared.clone();
+        // A sleeping worker must not hide a task where no sibling can reach it. (`next_task`
+        // found nothing, so the slot is empty here today; flushing keeps that a local fact
+        // instead of a proof about every path that fills the slot.)
+        shared.locals[self.index].lock().flush_run_next();
         shared.idle.sleep(self.index);
         fence(SeqCst); // pairs with the fence in `Shared::notify_one`
         if shared.has_work() || shared.shutdown.load(SeqCst) {

@@ -1,0 +1,156 @@
+//! Fairness: no pattern of always-ready tasks may starve another task, a remote spawn, or
+//! a timer (reliability scenarios 20–22). Each test runs on both flavours and on a
+//! one-worker multi-thread runtime, where nothing can escape to a sibling worker.
+//!
+//! The time bounds only catch a hang; a correct runtime finishes each test in well under
+//! a millisecond of task work.
+
+#![cfg(not(loom))]
+
+mod common;
+
+use clockwork::runtime::Builder;
+use clockwork::Runtime;
+use std::future::{poll_fn, Future};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+use std::sync::{Arc, Mutex};
+use std::task::{Poll, Waker};
+use std::time::Duration;
+
+/// Generous: only a starved task takes this long.
+const HANG: Duration = Duration::from_secs(10);
+
+/// Both flavours, plus a multi-thread runtime with a single worker.
+fn each_runtime(body: impl Fn(&'static str, Runtime)) {
+    common::on_both(&body);
+    body("multi_thread(1)", Builder::new_multi_thread().worker_threads(1).build().unwrap());
+}
+
+/// Runs `future` on `rt`, failing the test (instead of hanging) if it starves.
+fn finishes<F: Future>(name: &str, rt: &Runtime, what: &str, future: F) -> F::Output {
+    rt.block_on(clockwork::time::timeout(HANG, future))
+        .unwrap_or_else(|_| panic!("{name}: {what} starved for {HANG:?}"))
+}
+
+/// A task that wakes itself on every poll until `stop` is set: always ready, forever.
+fn spinner(stop: Arc<AtomicBool>) -> impl Future<Output = ()> + Send {
+    poll_fn(move |cx| {
+        if stop.load(SeqCst) {
+            return Poll::Ready(());
+        }
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    })
+}
+
+/// One side of a ping-pong pair: each poll wakes the partner (into the run-next slot on
+/// a worker) and waits to be woken back. After `spawn_after` polls, side 0 spawns `third`,
+/// which therefore waits in the FIFO while the pair keeps the slot busy.
+struct Pair {
+    wakers: Mutex<[Option<Waker>; 2]>,
+    stop: AtomicBool,
+    polls: AtomicUsize,
+}
+
+fn side(
+    pair: Arc<Pair>,
+    me: usize,
+    mut third: Option<Box<dyn FnOnce() + Send>>,
+) -> impl Future<Output = ()> + Send {
+    poll_fn(move |cx| {
+        if pair.stop.load(SeqCst) {
+            return Poll::Ready(());
+        }
+        if pair.polls.fetch_add(1, SeqCst) >= 100 {
+            if let Some(spawn_third) = third.take() {
+                spawn_third();
+            }
+        }
+        let partner = {
+            let mut wakers = pair.wakers.lock().unwrap();
+            wakers[me] = Some(cx.waker().clone());
+            wakers[1 - me].clone()
+        };
+        if let Some(partner) = partner {
+            partner.wake();
+        }
+        Poll::Pending
+    })
+}
+
+#[test]
+fn ping_pong_pair_cannot_starve_a_third_task() {
+    each_runtime(|name, rt| {
+        let pair = Arc::new(Pair {
+            wakers: Mutex::new([None, None]),
+            stop: AtomicBool::new(false),
+            polls: 0.into(),
+        });
+        let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+        let pair3 = pair.clone();
+        let third: Box<dyn FnOnce() + Send> = Box::new(move || {
+            drop(clockwork::spawn(async move {
+                pair3.stop.store(true, SeqCst);
+                let wakers = std::mem::take(&mut *pair3.wakers.lock().unwrap());
+                wakers.into_iter().flatten().for_each(Waker::wake);
+                let _ = done_tx.send(());
+            }));
+        });
+        let a = rt.spawn(side(pair.clone(), 0, Some(third)));
+        let b = rt.spawn(side(pair.clone(), 1, None));
+        finishes(name, &rt, "a ping-pong pair or the third task", async {
+            a.await.unwrap();
+            b.await.unwrap();
+        });
+        done_rx.try_recv().expect("the third task ran");
+        assert!(pair.polls.load(SeqCst) > 100, "{name}: the pair really ping-ponged");
+    });
+}
+
+#[test]
+fn self_waking_task_cannot_starve_a_sibling() {
+    each_runtime(|name, rt| {
+        let stop = Arc::new(AtomicBool::new(false));
+        let spin = rt.spawn(spinner(stop.clone()));
+        let stopper = rt.spawn(async move { stop.store(true, SeqCst) });
+        finishes(name, &rt, "the sibling of a self-waking task", async {
+            stopper.await.unwrap();
+            spin.await.unwrap();
+        });
+    });
+}
+
+#[test]
+fn remote_spawn_runs_while_local_work_never_runs_out() {
+    each_runtime(|name, rt| {
+        let stop = Arc::new(AtomicBool::new(false));
+        // Two spinners, so a worker's own queue is never empty.
+        let spins = [rt.spawn(spinner(stop.clone())), rt.spawn(spinner(stop.clone()))];
+        let handle = rt.handle().clone();
+        let remote = std::thread::spawn(move || handle.spawn(async { 7 })).join().unwrap();
+        let stop2 = stop.clone();
+        finishes(name, &rt, "a task spawned from another thread", async move {
+            assert_eq!(remote.await.unwrap(), 7);
+            stop2.store(true, SeqCst);
+            for spin in spins {
+                spin.await.unwrap();
+            }
+        });
+    });
+}
+
+#[test]
+fn timer_fires_while_local_work_never_runs_out() {
+    each_runtime(|name, rt| {
+        let stop = Arc::new(AtomicBool::new(false));
+        let spins = [rt.spawn(spinner(stop.clone())), rt.spawn(spinner(stop.clone()))];
+        let sleeper = rt.spawn(async { clockwork::time::sleep(Duration::from_millis(5)).await });
+        finishes(name, &rt, "a 5 ms timer among always-ready tasks", async move {
+            sleeper.await.unwrap();
+            stop.store(true, SeqCst);
+            for spin in spins {
+                spin.await.unwrap();
+            }
+        });
+    });
+}
