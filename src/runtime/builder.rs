@@ -2,6 +2,7 @@
 
 use super::{blocking, current_thread, multi_thread, scheduler, Runtime};
 use std::io;
+use std::time::Duration;
 
 /// Configures and builds a [`Runtime`].
 ///
@@ -14,6 +15,7 @@ pub struct Builder {
     kind: Kind,
     worker_threads: Option<usize>,
     max_blocking_threads: usize,
+    thread_keep_alive: Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,12 +27,21 @@ enum Kind {
 impl Builder {
     /// A multi-thread runtime: N worker threads share the tasks (default: one per core).
     pub fn new_multi_thread() -> Builder {
-        Builder { kind: Kind::MultiThread, worker_threads: None, max_blocking_threads: 512 }
+        Builder::with_kind(Kind::MultiThread)
     }
 
     /// A current-thread runtime: tasks run on the thread that calls `block_on`.
     pub fn new_current_thread() -> Builder {
-        Builder { kind: Kind::CurrentThread, worker_threads: None, max_blocking_threads: 512 }
+        Builder::with_kind(Kind::CurrentThread)
+    }
+
+    fn with_kind(kind: Kind) -> Builder {
+        Builder {
+            kind,
+            worker_threads: None,
+            max_blocking_threads: 512,
+            thread_keep_alive: blocking::DEFAULT_KEEP_ALIVE,
+        }
     }
 
     /// Sets the number of worker threads of a multi-thread runtime (ignored by the
@@ -58,9 +69,24 @@ impl Builder {
         self
     }
 
+    /// How long a `spawn_blocking` thread waits for a new job before it exits (default 10 s).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = clockwork::runtime::Builder::new_current_thread()
+    ///     .thread_keep_alive(Duration::from_millis(100))
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(rt.block_on(rt.spawn_blocking(|| 3)).unwrap(), 3);
+    /// ```
+    pub fn thread_keep_alive(&mut self, keep_alive: Duration) -> &mut Builder {
+        self.thread_keep_alive = keep_alive;
+        self
+    }
+
     /// Creates the runtime (and, for multi-thread, starts its workers).
     pub fn build(&mut self) -> io::Result<Runtime> {
-        let blocking = blocking::Spawner::new(self.max_blocking_threads);
+        let blocking = blocking::Spawner::new(self.max_blocking_threads, self.thread_keep_alive);
         match self.kind {
             Kind::CurrentThread => {
                 let shared = current_thread::Shared::new(blocking)?;
