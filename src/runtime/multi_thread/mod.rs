@@ -24,6 +24,9 @@ mod idle;
 mod local;
 mod worker;
 
+#[cfg(test)]
+mod loom_tests;
+
 use super::{blocking, context, scheduler};
 use crate::driver::{self, Driver};
 use crate::loom::queue::Injector;
