@@ -3,22 +3,43 @@
 //! **What this teaches.** Three questions decide a multi-thread scheduler, and each has a
 //! short answer here (details in DESIGN.md):
 //!
-//! * **Where does a woken task go?** Woken or spawned *on a worker*: to the back of that
-//!   worker's local queue (it is probably hot in that core's cache). Woken or spawned from
-//!   any other thread: to the shared injection queue (a `crossbeam-channel`).
-//! * **How does an idle worker find work?** Its own queue, then the injection queue, then
-//!   it steals half of another worker's queue. Every [`GLOBAL_INTERVAL`] ticks it looks at
-//!   the injection queue first, so remote spawns are never starved by local work.
-//! * **When is a sleeping worker woken?** When work is queued and some worker is asleep:
-//!   exactly one sleeper is woken per queued task (`notify_one`). A worker goes to sleep by
-//!   *announcing* it (in [`idle`]), re-checking every queue, and only then parking, so a
-//!   task queued in between is never stranded (see the loom model in `idle.rs`).
+//! * **Where does a woken task go?**
+//!
+//!   | woken or spawned by | goes to | wakes a sleeper? |
+//!   |---|---|---|
+//!   | the running task, on a worker | that worker's run-next slot (`local.rs`) | only if it displaced an older slot task into the queue |
+//!   | itself, during its own poll (`yield_now`) | the back of that worker's queue | yes, if someone sleeps and no wake is in flight |
+//!   | any other thread | the injection queue (a `crossbeam-channel`) | yes, same rule |
+//!
+//!   The slot makes message passing fast (the woken task runs next, on the core whose
+//!   cache holds the message) and is capped at [`MAX_RUN_NEXT_STREAK`] polls in a row so
+//!   that a ping-ponging pair cannot starve the queue.
+//! * **How does a worker find work?** Slot, own queue, injection queue, then half of a
+//!   sibling's queue (never its slot). Every [`GLOBAL_INTERVAL`] ticks it looks at the
+//!   injection queue first, and every `EVENT_INTERVAL` ticks it polls the drivers, so
+//!   remote spawns, timers and sockets are never starved by local work.
+//! * **When is a sleeping worker woken?** When work a sibling could take is queued, some
+//!   worker sleeps, and no other wake is in flight ([`Shared::notify_one`]). A wake costs
+//!   microseconds here, so at most one is in flight; the woken worker passes it on if it
+//!   finds more work than it takes. A worker goes to sleep by *announcing* it (in
+//!   [`idle`]), re-checking every queue, and only then parking, so a task queued in
+//!   between is never stranded (loom models in `idle.rs` and `loom_tests.rs`).
 //!
 //! One sleeping worker parks in the driver (epoll/timers); the others park on their own
 //! condvar parker. Waking worker `i` unparks its parker and, if `i` is the one in the
-//! driver, the driver too.
+//! driver (`driver_owner`), the driver too. The two sides order themselves like this:
 //!
-//! Next to read: `src/runtime/multi_thread/worker.rs`.
+//! | waker (`unpark_worker`) | sleeper (`Worker::park`) |
+//! |---|---|
+//! | 1. store the parker token | 1. `driver_owner = i + 1` |
+//! | 2. `fence(SeqCst)` | 2. `fence(SeqCst)` |
+//! | 3. if `driver_owner == i + 1`: notify the reactor | 3. if no token: block in the driver |
+//!
+//! Either the sleeper sees the token (and does not block) or the waker sees the owner
+//! (and notifies the reactor). A token left over makes a later park return at once: a
+//! spurious wake-up, which callers tolerate.
+//!
+//! Next to read: `src/runtime/multi_thread/local.rs`, then `idle.rs` and `worker.rs`.
 
 mod idle;
 mod local;
@@ -34,13 +55,17 @@ use crate::loom::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering::SeqCst
 use crate::loom::sync::{Arc, Mutex};
 use crate::park::{Parker, Unparker};
 use crate::task::{Notified, OwnedTasks};
+#[cfg(doc)]
+use local::MAX_RUN_NEXT_STREAK;
 use std::future::Future;
 use std::io;
 use std::pin::pin;
 use std::task::{Context, Poll, Wake, Waker};
 
 /// A worker looks at the injection queue before its own queue every this many ticks.
-/// Same number as tokio's starting value: remote work waits at most ~61 local polls.
+/// Same number as tokio's starting value: a remote spawn waits at most 61 local polls
+/// (plus the tasks queued before it), however busy the worker; a smaller N would pay the
+/// injector's cost (a few atomic operations, even when empty) more often for no gain.
 pub(crate) const GLOBAL_INTERVAL: u32 = 61;
 
 type Task = Notified<scheduler::Handle>;

@@ -2,12 +2,15 @@
 //!
 //! **What this teaches.** The loop in [`run`] is the whole life of a worker:
 //!
-//! 1. find a task: own queue → injection queue → steal half of a sibling's queue
-//!    (every [`GLOBAL_INTERVAL`] ticks the injection queue goes first, for fairness);
+//! 1. find a task: run-next slot (at most [`MAX_RUN_NEXT_STREAK`] in a row) → own queue →
+//!    injection queue → steal half of a sibling's queue (every [`GLOBAL_INTERVAL`] ticks
+//!    the injection queue goes first, for fairness);
 //! 2. run it; every [`EVENT_INTERVAL`] ticks poll the drivers without blocking, so busy
 //!    tasks cannot starve timers and sockets;
-//! 3. no task anywhere: announce sleep, re-check, park — in the driver if it is free
-//!    (this worker then drives timers and I/O for everyone), else on its own parker.
+//! 3. no task anywhere: flush the slot, announce sleep, re-check, park — in the driver if
+//!    it is free (this worker then drives timers and I/O for everyone), else on its own
+//!    parker. A worker woken by `notify_one` clears the in-flight flag and, once it has a
+//!    task, passes the wake-up on if more work is queued.
 //!
 //! At shutdown, the first worker to notice cancels every task of the runtime (so futures
 //! are dropped on a runtime thread, with the runtime's context set), then all exit.
