@@ -1,0 +1,145 @@
+//! Loom models and unit tests for `mpsc`.
+//!
+//! The models use `block_on` from `test_waker.rs`: under loom a task that is never woken
+//! makes its thread park forever, which loom reports as a deadlock. So "finishes in every
+//! interleaving" means "no lost wake-up". Each model has at most three threads.
+
+use super::channel;
+use super::error::{SendError, TryRecvError, TrySendError};
+use crate::loom::model;
+use crate::loom::sync::Arc;
+use crate::loom::thread;
+use crate::sync::test_waker::{block_on, counting_waker};
+use std::future::Future;
+use std::pin::pin;
+use std::task::{Context, Poll};
+
+#[test]
+fn loom_close_races_send() {
+    model(|| {
+        let (tx, mut rx) = channel(1);
+        let sending = thread::spawn(move || block_on(tx.send(1)));
+        rx.close();
+        match sending.join().unwrap() {
+            Ok(()) => assert_eq!(rx.try_recv(), Ok(1), "a sent value must stay receivable"),
+            Err(SendError(value)) => assert_eq!(value, 1, "the value comes back"),
+        }
+        assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
+    });
+}
+
+#[test]
+fn loom_receiver_drop_wakes_waiting_sender() {
+    model(|| {
+        let (tx, rx) = channel(1);
+        tx.try_send(Arc::new(0)).unwrap(); // full
+        let sending = thread::spawn(move || block_on(tx.send(Arc::new(1))));
+        drop(rx); // drops the queued value; the waiting sender must get its own back
+        let SendError(value) = sending.join().unwrap().expect_err("nobody can receive it");
+        assert_eq!(*value, 1);
+    });
+}
+
+#[test]
+fn loom_recv_frees_slot_for_waiting_sender() {
+    model(|| {
+        let (tx, mut rx) = channel(1);
+        tx.try_send(0).unwrap(); // full: the next send must wait
+        let sending = thread::spawn(move || block_on(tx.send(1)));
+        assert_eq!(block_on(rx.recv()), Some(0));
+        assert_eq!(
+            block_on(rx.recv()),
+            Some(1),
+            "the waiting sender was not woken"
+        );
+        sending.join().unwrap().unwrap();
+        assert_eq!(block_on(rx.recv()), None, "every sender is gone");
+    });
+}
+
+#[test]
+fn loom_cancelled_waiting_sender_strands_nobody() {
+    model(|| {
+        let (tx, mut rx) = channel(1);
+        tx.try_send(0).unwrap(); // full
+        let tx2 = tx.clone();
+        // A sender parks its value, then gives up (its future is dropped).
+        let giving_up = thread::spawn(move || {
+            let (waker, _) = counting_waker();
+            let mut send = pin!(tx.send(1));
+            let _ = send.as_mut().poll(&mut Context::from_waker(&waker));
+        });
+        let waiting = thread::spawn(move || block_on(tx2.send(2)));
+        let mut seen = vec![];
+        while seen.last() != Some(&2) {
+            seen.push(block_on(rx.recv()).expect("the sender of 2 is alive until 2 is sent"));
+        }
+        assert_eq!(seen[0], 0);
+        giving_up.join().unwrap();
+        waiting.join().unwrap().unwrap();
+    });
+}
+
+#[cfg(not(loom))]
+#[test]
+fn try_send_and_try_recv() {
+    let (tx, mut rx) = channel(1);
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+    tx.try_send(1).unwrap();
+    assert_eq!(tx.try_send(2), Err(TrySendError::Full(2)));
+    assert_eq!(rx.try_recv(), Ok(1));
+    drop(tx);
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
+}
+
+#[cfg(not(loom))]
+#[test]
+fn waiting_senders_are_served_in_order() {
+    let (tx, mut rx) = channel(1);
+    tx.try_send(0).unwrap();
+    let (waker, woken) = counting_waker();
+    let mut cx = Context::from_waker(&waker);
+    let mut first = pin!(tx.send(1));
+    let mut second = pin!(tx.send(2));
+    assert!(first.as_mut().poll(&mut cx).is_pending());
+    assert!(second.as_mut().poll(&mut cx).is_pending());
+    assert_eq!(
+        tx.try_send(3),
+        Err(TrySendError::Full(3)),
+        "no overtaking the line"
+    );
+    assert_eq!(rx.try_recv(), Ok(0));
+    assert_eq!(woken.get(), 1, "exactly the first sender is woken");
+    assert_eq!(first.as_mut().poll(&mut cx), Poll::Ready(Ok(())));
+    assert_eq!(rx.try_recv(), Ok(1));
+    assert_eq!(second.as_mut().poll(&mut cx), Poll::Ready(Ok(())));
+    assert_eq!(rx.try_recv(), Ok(2));
+}
+
+#[cfg(not(loom))]
+#[test]
+fn close_returns_waiting_values_and_keeps_queued_ones() {
+    let (tx, mut rx) = channel(1);
+    tx.try_send("queued").unwrap();
+    let (waker, woken) = counting_waker();
+    let mut cx = Context::from_waker(&waker);
+    let mut waiting = pin!(tx.send("waiting"));
+    assert!(waiting.as_mut().poll(&mut cx).is_pending());
+    rx.close();
+    assert_eq!(woken.get(), 1);
+    assert_eq!(
+        waiting.as_mut().poll(&mut cx),
+        Poll::Ready(Err(SendError("waiting")))
+    );
+    assert!(tx.is_closed());
+    assert_eq!(tx.try_send("late"), Err(TrySendError::Closed("late")));
+    assert_eq!(rx.try_recv(), Ok("queued"));
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
+}
+
+#[cfg(not(loom))]
+#[test]
+#[should_panic(expected = "capacity must be at least 1")]
+fn zero_capacity_panics() {
+    let _ = channel::<()>(0);
+}
