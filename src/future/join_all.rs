@@ -168,3 +168,27 @@ impl<F: Future> fmt::Debug for JoinAll<F> {
             .finish_non_exhaustive()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::join_all;
+    use crate::loom::{model, thread};
+    use crate::sync::oneshot;
+    use crate::sync::test_waker::block_on;
+
+    /// Two children completed from two other threads while the parent polls: every wake-up
+    /// must reach the parent (a lost one deadlocks `block_on`, which loom reports).
+    #[test]
+    fn loom_children_woken_from_other_threads() {
+        model(|| {
+            let (tx0, rx0) = oneshot::channel();
+            let (tx1, rx1) = oneshot::channel();
+            let first = thread::spawn(move || tx0.send(0).unwrap());
+            let second = thread::spawn(move || tx1.send(1).unwrap());
+            let outputs = block_on(join_all([rx0, rx1]));
+            assert_eq!(outputs, vec![Ok(0), Ok(1)]);
+            first.join().unwrap();
+            second.join().unwrap();
+        });
+    }
+}

@@ -25,7 +25,7 @@
 //! | `REGISTERING` | `wake`                 | `REGISTERING \| WAKING` | `AtomicWaker::lock_for_wake` (fails: handed over) |
 //! | `R \| W`      | `register` ends        | `IDLE`, registrant wakes the new waker | `AtomicWaker::finish_register` |
 //! | `IDLE`        | `wake` starts          | `WAKING`                | `AtomicWaker::lock_for_wake`     |
-//! | `WAKING`      | `wake` ends            | `IDLE`                  | `AtomicWaker::finish_wake`       |
+//! | `WAKING`      | `wake` ends            | `IDLE` (by an RMW: see there) | `AtomicWaker::finish_wake` |
 //! | `WAKING`      | `register`             | `WAKING` (unchanged), registrant wakes its own waker | (the CAS in `register` fails) |
 //!
 //! **Panicking wakers.** `Waker::clone`, `wake` and `drop` run user code and may panic. We
@@ -176,7 +176,11 @@ impl AtomicWaker {
                 // SAFETY: REGISTERING is still set, so we still own the slot. Wakers only
                 // ever add the WAKING bit, which is already set, so nobody else can take it.
                 let waker = self.waker.with_mut(|slot| unsafe { (*slot).take() });
-                self.state.store(IDLE, Release);
+                // A swap, not a store: more wakes may have set (the already set) WAKING bit
+                // since our CAS read the state. An RMW reads the latest value, so `Acquire`
+                // sees their events, and it extends their release sequences to whoever
+                // reads IDLE next (see `finish_wake`).
+                self.state.swap(IDLE, AcqRel);
                 waker
             }
         }
@@ -192,10 +196,17 @@ impl AtomicWaker {
         self.state.fetch_or(WAKING, AcqRel) == IDLE
     }
 
-    /// `WAKING -> IDLE`. A plain store is enough: while `WAKING` is set, registrations fail
-    /// without writing and other wakes only set a bit that is already set.
+    /// `WAKING -> IDLE`.
+    ///
+    /// Why an RMW (`fetch_and`) and not a plain `store(IDLE)`, although the value written is
+    /// the same: a second wake may have run `lock_for_wake` while we held the slot. It lost,
+    /// and relies on us having taken the waker; but its *event* must still be visible to the
+    /// next registrant, whose `Acquire` CAS will read the value we write here. A plain store
+    /// would synchronize that registrant with us only; an RMW continues the release sequence
+    /// of the losing wake's `fetch_or`, so it synchronizes with both. (Loom found the lost
+    /// wake-up the plain store allowed: `join_all`'s model, two children woken at once.)
     fn finish_wake(&self) {
-        self.state.store(IDLE, Release);
+        self.state.fetch_and(!WAKING, Release);
     }
 }
 

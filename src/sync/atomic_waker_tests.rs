@@ -8,7 +8,9 @@ use crate::loom::model;
 use crate::loom::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use crate::loom::sync::Arc;
 use crate::loom::thread;
-use crate::sync::test_waker::{counting_waker, panicking_clone_waker, panicking_wake_waker};
+use crate::sync::test_waker::{
+    block_on, counting_waker, panicking_clone_waker, panicking_wake_waker,
+};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// Spawns a thread that publishes the event, then wakes.
@@ -117,4 +119,30 @@ fn wake_without_registration_is_a_no_op() {
     slot.wake();
     slot.wake(); // the waker was taken by the first wake
     assert_eq!(woken.get(), 1);
+}
+
+#[test]
+fn loom_two_wakes_racing_register() {
+    // Two producers each publish an event and wake; the task needs both events. The losing
+    // wake relies on the winner's: its event must still reach the next registration.
+    model(|| {
+        let slot = Arc::new(AtomicWaker::new());
+        let events = [
+            Arc::new(AtomicBool::new(false)),
+            Arc::new(AtomicBool::new(false)),
+        ];
+        let wakers: Vec<_> = events
+            .iter()
+            .map(|event| spawn_waker(&slot, event))
+            .collect();
+        block_on(crate::future::poll_fn(|cx| {
+            slot.register(cx.waker()); // register, then check
+            if events.iter().all(|event| event.load(SeqCst)) {
+                std::task::Poll::Ready(())
+            } else {
+                std::task::Poll::Pending
+            }
+        }));
+        wakers.into_iter().for_each(|waking| waking.join().unwrap());
+    });
 }

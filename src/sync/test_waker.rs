@@ -94,9 +94,18 @@ pub(crate) fn block_on<F: std::future::Future>(future: F) -> F::Output {
             return output;
         }
         let mut woken = signal.woken.lock();
+        let spinning = *woken; // woken during the poll itself: we are about to retry at once
         while !*woken {
             woken = signal.condvar.wait(woken);
         }
         *woken = false;
+        drop(woken);
+        if spinning {
+            // E.g. `register` handed a wake-up back because another thread holds the slot.
+            // Loom never preempts a thread on its own, so without a yield this retry loop
+            // could spin forever. (Yielding always would also work, but it makes loom
+            // explore other schedules and, within the preemption bound, miss real bugs.)
+            crate::loom::thread::yield_now();
+        }
     }
 }
