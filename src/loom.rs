@@ -82,8 +82,8 @@ pub(crate) mod sync {
         pub(crate) fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
             match self.0.try_lock() {
                 Ok(guard) => Some(guard),
-                Err(imp::TryLockError::Poisoned(p)) => Some(p.into_inner()),
-                Err(imp::TryLockError::WouldBlock) => None,
+                Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
+                Err(std::sync::TryLockError::WouldBlock) => None,
             }
         }
     }
@@ -156,10 +156,10 @@ pub(crate) mod cell {
 /// Threads.
 pub(crate) mod thread {
     #[cfg(not(loom))]
-    pub(crate) use std::thread::{current, park, spawn, yield_now, JoinHandle, Thread};
+    pub(crate) use std::thread::{current, park, spawn, yield_now, Builder, JoinHandle, Thread};
 
     #[cfg(loom)]
-    pub(crate) use loom::thread::{current, park, spawn, yield_now, JoinHandle, Thread};
+    pub(crate) use loom::thread::{current, park, spawn, yield_now, Builder, JoinHandle, Thread};
 }
 
 /// The injection queue: many producers, any consumer, unbounded.

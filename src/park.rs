@@ -77,6 +77,13 @@ impl Parker {
     }
 }
 
+impl Parker {
+    /// Consumes a stored token without blocking; `true` if there was one.
+    pub(crate) fn take_token(&mut self) -> bool {
+        self.inner.state.compare_exchange(NOTIFIED, EMPTY, SeqCst, SeqCst).is_ok()
+    }
+}
+
 impl Unparker {
     /// Wakes the parker, or makes its next `park` return at once.
     pub(crate) fn unpark(&self) {

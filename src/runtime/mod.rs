@@ -1,10 +1,129 @@
-//! (under construction by the lead: runtimes)
-#![allow(missing_docs)]
+//! Runtimes: what drives tasks. `Runtime`, `Builder`, `Handle`, and the two schedulers.
+//!
+//! **What this teaches.** A runtime is three things: a place where ready tasks wait (the
+//! run queue), threads that take tasks from it and poll them, and a way to sleep when
+//! there is nothing to do (the driver: timers and I/O). Two flavours share one task type:
+//!
+//! | flavour | threads | queues | read |
+//! |---|---|---|---|
+//! | current-thread | the one in `block_on` | one FIFO | `current_thread.rs` |
+//! | multi-thread | N workers | a local FIFO per worker + one injection queue | `multi_thread/` |
+//!
+//! Dropping a [`Runtime`] shuts it down: every unfinished task's future is dropped before
+//! `drop` returns, worker threads are joined, and the blocking pool waits for running jobs.
+//!
+//! Next to read: `src/runtime/context.rs`.
+
+mod blocking;
+mod builder;
 pub(crate) mod context;
-pub struct Runtime;
-impl Runtime { pub fn block_on<F: std::future::Future>(&self, _f: F) -> F::Output { todo!() } }
-pub struct Builder;
-impl Builder {
-    pub fn new_current_thread() -> Builder { Builder }
-    pub fn build(&mut self) -> std::io::Result<Runtime> { todo!() }
+pub(crate) mod current_thread;
+mod handle;
+pub(crate) mod multi_thread;
+pub(crate) mod scheduler;
+
+pub use builder::Builder;
+pub use handle::Handle;
+
+use crate::task::JoinHandle;
+use std::future::Future;
+use std::io;
+
+/// A clockwork runtime: a scheduler with its timers and I/O driver.
+///
+/// ```
+/// let rt = clockwork::runtime::Builder::new_current_thread().build().unwrap();
+/// let handle = rt.spawn(async { 1 + 1 });
+/// assert_eq!(rt.block_on(handle).unwrap(), 2);
+/// ```
+pub struct Runtime {
+    handle: Handle,
+    flavor: Flavor,
+}
+
+enum Flavor {
+    CurrentThread,
+    MultiThread(multi_thread::Workers),
+}
+
+impl Runtime {
+    /// A multi-thread runtime with one worker per CPU core.
+    pub fn new() -> io::Result<Runtime> {
+        Builder::new_multi_thread().build()
+    }
+
+    /// Runs `future` to completion on this thread, with this runtime as the context.
+    ///
+    /// On the current-thread runtime, this thread also runs the spawned tasks while it
+    /// waits. On the multi-thread runtime the workers run them.
+    ///
+    /// # Panics
+    ///
+    /// Panics if called from inside a runtime (a task or another `block_on`).
+    #[track_caller]
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        self.handle.block_on(future)
+    }
+
+    /// Spawns a task on this runtime (callable from any thread).
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.handle.spawn(future)
+    }
+
+    /// Runs a blocking function on this runtime's blocking pool.
+    pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        self.handle.inner.spawn_blocking(f)
+    }
+
+    /// A handle to this runtime (it does not keep the runtime alive).
+    pub fn handle(&self) -> &Handle {
+        &self.handle
+    }
+
+    pub(crate) fn from_parts(handle: scheduler::Handle, workers: Option<multi_thread::Workers>) -> Runtime {
+        let flavor = match workers {
+            Some(workers) => Flavor::MultiThread(workers),
+            None => Flavor::CurrentThread,
+        };
+        Runtime { handle: Handle { inner: handle }, flavor }
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        if context::is_in_runtime() && !std::thread::panicking() {
+            panic!(
+                "a clockwork Runtime was dropped from inside a runtime (a task or block_on): \
+                 shutting it down would block this thread. Drop it outside, or move it to \
+                 another thread."
+            );
+        }
+        match (&mut self.flavor, &self.handle.inner) {
+            (Flavor::CurrentThread, scheduler::Handle::CurrentThread(shared)) => {
+                current_thread::shutdown(&self.handle.inner, shared)
+            }
+            (Flavor::MultiThread(workers), scheduler::Handle::MultiThread(shared)) => {
+                multi_thread::shutdown(&self.handle.inner, shared, workers)
+            }
+            _ => unreachable!("runtime flavour and handle always match"),
+        }
+    }
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let flavor = match self.flavor {
+            Flavor::CurrentThread => "current_thread",
+            Flavor::MultiThread(_) => "multi_thread",
+        };
+        f.debug_struct("Runtime").field("flavor", &flavor).finish()
+    }
 }

@@ -1,6 +1,127 @@
-//! (under construction by the lead: the task core)
-#![allow(missing_docs)]
+//! Tasks: a spawned future, its state word, its hand-built waker and its `JoinHandle`.
+//!
+//! **What this teaches.** How one future goes from `spawn` to completion. Read the files
+//! in this order: `state.rs` (the state word and its transition table), `raw.rs` (the one
+//! allocation), `waker.rs` (the `RawWakerVTable`), `harness.rs` (poll and complete),
+//! `join.rs` (the output's way back), `owned.rs` (how shutdown finds every task).
+//!
+//! ## Who holds a reference
+//!
+//! A task is freed when its reference count (in the state word) reaches zero. References
+//! are held by: the owned-tasks list (until the task completes), a run queue entry
+//! ([`Notified`], while the task is `NOTIFIED`), the [`JoinHandle`] (until dropped), and
+//! each [`Waker`](std::task::Waker) clone. A new task starts with three: list, queue,
+//! handle. The waker handed to `poll` borrows the queue's reference instead of taking one.
+//!
+//! ## Who may touch which field, and when
+//!
+//! 1. The **future** (stage `Running`) is touched only by the thread that set `RUNNING`.
+//! 2. The **output** (stage `Finished`) is written by that thread just before it sets
+//!    `COMPLETE`; after `COMPLETE`, only the `JoinHandle` may take it (if `JOIN_INTEREST`),
+//!    or else the completing thread drops it.
+//! 3. While `JOIN_WAKER` is clear, the **join waker slot** belongs to the `JoinHandle`
+//!    alone: it may write it, then set `JOIN_WAKER` to publish it.
+//! 4. While `JOIN_WAKER` is set, the slot is read-only for everyone; the completing
+//!    thread reads it to wake the handle's task.
+//! 5. The `JoinHandle` takes the slot back by clearing `JOIN_WAKER`, which it can only do
+//!    before `COMPLETE` (a CAS); dropping the handle before completion clears it too.
+//! 6. After waking the join waker, the completing thread clears `JOIN_WAKER`; if
+//!    `JOIN_INTEREST` was already gone by then, it must drop the waker itself.
+//!
+//! Next to read: `src/task/state.rs`.
+
+mod harness;
+mod join;
+mod owned;
+pub(crate) mod raw;
+mod state;
+mod waker;
+mod yield_now;
+
+#[cfg(test)]
+mod tests;
+
+pub use join::{JoinError, JoinHandle};
+pub use yield_now::yield_now;
+
+pub(crate) use owned::OwnedTasks;
+pub(crate) use raw::{Notified, Task};
+
 use std::future::Future;
-pub struct JoinHandle<T>(std::marker::PhantomData<T>);
-pub fn spawn<F>(_future: F) -> JoinHandle<F::Output>
-where F: Future + Send + 'static, F::Output: Send + 'static { todo!() }
+
+/// The scheduler hook every task carries: how to put it back in a run queue.
+///
+/// The task module knows nothing about queues or threads; each runtime flavour implements
+/// this trait, and the task calls it from its wakers and after each poll.
+pub(crate) trait Schedule: Sized + Send + Sync + 'static {
+    /// A task was woken (or spawned, or aborted): queue it. Must never block or run the
+    /// task inline, because the caller may hold locks of its own (a wake inside `poll`).
+    fn schedule(&self, task: Notified<Self>);
+
+    /// The task was woken while it was being polled (for example by `yield_now`) and its
+    /// poll returned `Pending`: queue it *behind* every task that is already ready.
+    fn schedule_after_poll(&self, task: Notified<Self>) {
+        self.schedule(task)
+    }
+
+    /// The task completed: remove it from the owned-tasks list and return the list's
+    /// reference, or `None` if shutdown already took it out.
+    fn release(&self, task: &Task<Self>) -> Option<Task<Self>>;
+}
+
+/// Spawns a new task on the runtime of the current context and returns its handle.
+///
+/// The task starts running at the runtime's next chance, concurrently with the caller;
+/// it keeps running even if the [`JoinHandle`] is dropped.
+///
+/// # Panics
+///
+/// Panics when called outside a runtime (outside `block_on`, a task, or a runtime thread),
+/// with a message that says so.
+#[track_caller]
+pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    match crate::runtime::context::with_current(|handle| handle.spawn(future)) {
+        Ok(join) => join,
+        Err(_) => panic!(
+            "clockwork::spawn called outside a runtime: there is no clockwork runtime on this \
+             thread. Call it from inside `block_on` or a task, or use `Runtime::spawn` / \
+             `Handle::spawn`."
+        ),
+    }
+}
+
+/// Runs the blocking function `f` on a separate thread pool and returns a handle to its
+/// result, so that a blocking call does not stall the tasks on a runtime thread.
+///
+/// A panic in `f` is caught and reported as [`JoinError::is_panic`]. `abort` cannot stop a
+/// blocking function once it runs (a thread cannot be interrupted); its result is then
+/// discarded.
+///
+/// # Panics
+///
+/// Panics when called outside a runtime.
+#[track_caller]
+pub fn spawn_blocking<F, R>(f: F) -> JoinHandle<R>
+where
+    F: FnOnce() -> R + Send + 'static,
+    R: Send + 'static,
+{
+    match crate::runtime::context::with_current(|handle| handle.spawn_blocking(f)) {
+        Ok(join) => join,
+        Err(_) => panic!(
+            "clockwork::task::spawn_blocking called outside a runtime: there is no clockwork \
+             runtime on this thread. Call it from inside `block_on` or a task."
+        ),
+    }
+}
+
+/// A process-unique task id (1, 2, 3, ...).
+pub(crate) fn next_id() -> u64 {
+    // A plain std atomic even under loom: ids take part in no protocol, only in messages.
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}

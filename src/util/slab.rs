@@ -23,6 +23,9 @@ pub(crate) struct Key {
 }
 
 impl Key {
+    /// A key no slab ever hands out (index `u32::MAX` is never allocated).
+    pub(crate) const INVALID: Key = Key { index: NONE, generation: 0 };
+
     /// The slot index (stable while the value lives).
     pub(crate) fn index(self) -> usize {
         self.index as usize

@@ -1,0 +1,80 @@
+//! `Builder`: choose a runtime flavour and its settings, then `build`.
+
+use super::{blocking, current_thread, multi_thread, scheduler, Runtime};
+use std::io;
+
+/// Configures and builds a [`Runtime`].
+///
+/// ```
+/// let rt = clockwork::runtime::Builder::new_multi_thread().worker_threads(2).build().unwrap();
+/// assert_eq!(rt.block_on(async { clockwork::spawn(async { 7 }).await.unwrap() }), 7);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Builder {
+    kind: Kind,
+    worker_threads: Option<usize>,
+    max_blocking_threads: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    CurrentThread,
+    MultiThread,
+}
+
+impl Builder {
+    /// A multi-thread runtime: N worker threads share the tasks (default: one per core).
+    pub fn new_multi_thread() -> Builder {
+        Builder { kind: Kind::MultiThread, worker_threads: None, max_blocking_threads: 512 }
+    }
+
+    /// A current-thread runtime: tasks run on the thread that calls `block_on`.
+    pub fn new_current_thread() -> Builder {
+        Builder { kind: Kind::CurrentThread, worker_threads: None, max_blocking_threads: 512 }
+    }
+
+    /// Sets the number of worker threads of a multi-thread runtime (ignored by the
+    /// current-thread runtime).
+    ///
+    /// # Panics
+    ///
+    /// Panics if `n` is 0: a runtime with no worker could never run a task.
+    #[track_caller]
+    pub fn worker_threads(&mut self, n: usize) -> &mut Builder {
+        assert!(n >= 1, "Builder::worker_threads(0): a runtime needs at least one worker thread");
+        self.worker_threads = Some(n);
+        self
+    }
+
+    /// Caps the threads of the `spawn_blocking` pool (default 512).
+    ///
+    /// # Panics
+    ///
+    /// Panics if `n` is 0.
+    #[track_caller]
+    pub fn max_blocking_threads(&mut self, n: usize) -> &mut Builder {
+        assert!(n >= 1, "Builder::max_blocking_threads(0): the blocking pool needs at least one thread");
+        self.max_blocking_threads = n;
+        self
+    }
+
+    /// Creates the runtime (and, for multi-thread, starts its workers).
+    pub fn build(&mut self) -> io::Result<Runtime> {
+        let blocking = blocking::Spawner::new(self.max_blocking_threads);
+        match self.kind {
+            Kind::CurrentThread => {
+                let shared = current_thread::Shared::new(blocking)?;
+                Ok(Runtime::from_parts(scheduler::Handle::CurrentThread(shared), None))
+            }
+            Kind::MultiThread => {
+                let n = self.worker_threads.unwrap_or_else(default_workers);
+                let (shared, workers) = multi_thread::start(n, blocking)?;
+                Ok(Runtime::from_parts(scheduler::Handle::MultiThread(shared), Some(workers)))
+            }
+        }
+    }
+}
+
+fn default_workers() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}

@@ -1,0 +1,248 @@
+//! The current-thread runtime: one run queue, driven by whichever thread is in `block_on`.
+//!
+//! **What this teaches.** The whole scheduling loop fits on one screen ([`Core::block_on`]):
+//!
+//! 1. if the `block_on` future was woken, poll it; if it is `Ready`, return its output;
+//! 2. run up to [`EVENT_INTERVAL`] tasks from the queue, oldest first;
+//! 3. if the batch was full, poll the drivers *without blocking* (timers and sockets must
+//!    not starve behind busy tasks), and go to 1;
+//! 4. otherwise there is nothing to do: announce "parked", check the queue once more,
+//!    and park in the driver until a wake-up, a timer or an I/O event.
+//!
+//! Wakers call [`Shared::schedule`]: push the task, then unpark the driver only if the
+//! loop announced it is parked. The announce-then-recheck on one side and the
+//! push-then-check on the other, each with a `SeqCst` fence in between, guarantee that at
+//! least one side sees the other, so no wake-up is lost (checked by a loom model).
+//!
+//! Only tasks run inside `block_on`: a spawned task waits until some thread drives the
+//! runtime. A second thread calling `block_on` on the same runtime while the first holds
+//! the core waits for its own future (and for the core) on a private parker.
+//!
+//! Next to read: `src/runtime/multi_thread/mod.rs`.
+
+use super::{blocking, context, scheduler};
+use crate::driver::{self, Driver};
+use crate::loom::sync::atomic::{fence, AtomicBool, Ordering::SeqCst};
+use crate::loom::sync::{Arc, Mutex};
+use crate::park::{Parker, Unparker};
+use crate::task::{Notified, OwnedTasks};
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::pin;
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::Duration;
+
+/// Tasks run between two looks at the drivers (timers, I/O) when the queue never empties.
+/// The same number tokio uses: large enough that the ~1 µs a driver poll costs is spread
+/// thin, small enough that a timer is at most ~61 task polls late.
+pub(crate) const EVENT_INTERVAL: u32 = 61;
+
+type Task = Notified<scheduler::Handle>;
+
+/// State shared by every handle, waker and thread of one current-thread runtime.
+pub(crate) struct Shared {
+    /// The run queue. `None` once the runtime shut down: new entries are dropped.
+    queue: Mutex<Option<VecDeque<Task>>>,
+    pub(crate) owned: OwnedTasks<scheduler::Handle>,
+    pub(crate) driver: Arc<driver::Handle>,
+    pub(crate) blocking: blocking::Spawner,
+    /// The thread holding the core announced it is about to park (or is parked).
+    parked: AtomicBool,
+    /// The core: the queue-runner's private state. Whoever holds it runs the tasks.
+    core: Mutex<Option<Core>>,
+    /// Threads in `block_on` waiting for the core to become free.
+    core_waiters: Mutex<Vec<Unparker>>,
+}
+
+/// What the thread that runs tasks owns exclusively.
+struct Core {
+    driver: Driver,
+}
+
+impl Shared {
+    pub(crate) fn new(blocking: blocking::Spawner) -> std::io::Result<Arc<Shared>> {
+        let (driver, driver_handle) = Driver::new()?;
+        Ok(Arc::new(Shared {
+            queue: Mutex::new(Some(VecDeque::new())),
+            owned: OwnedTasks::new(),
+            driver: Arc::new(driver_handle),
+            blocking,
+            parked: AtomicBool::new(false),
+            core: Mutex::new(Some(Core { driver })),
+            core_waiters: Mutex::new(Vec::new()),
+        }))
+    }
+
+    /// Queues a woken or spawned task, and wakes the driving thread if it is parked.
+    pub(crate) fn schedule(&self, task: Task) {
+        let rejected = match self.queue.lock().as_mut() {
+            Some(queue) => {
+                queue.push_back(task);
+                None
+            }
+            None => Some(task), // shut down: drop it below, outside the lock
+        };
+        if let Some(task) = rejected {
+            drop(task);
+            return;
+        }
+        self.unpark_if_parked();
+    }
+
+    fn unpark_if_parked(&self) {
+        fence(SeqCst); // pairs with the fence in `park`: see the module doc
+        if self.parked.load(SeqCst) {
+            self.driver.unpark();
+        }
+    }
+
+    fn pop(&self) -> Option<Task> {
+        self.queue.lock().as_mut()?.pop_front()
+    }
+
+    fn has_ready_tasks(&self) -> bool {
+        self.queue.lock().as_ref().is_some_and(|q| !q.is_empty())
+    }
+
+    fn take_core(&self) -> Option<Core> {
+        self.core.lock().take()
+    }
+
+    fn return_core(&self, core: Core) {
+        *self.core.lock() = Some(core);
+        for waiter in std::mem::take(&mut *self.core_waiters.lock()) {
+            waiter.unpark();
+        }
+    }
+}
+
+/// The `block_on` future's waker: sets a flag and unparks whoever waits for it.
+struct RootWaker {
+    woken: AtomicBool,
+    shared: Arc<Shared>,
+    /// A thread waiting without the core parks here instead of in the driver.
+    unparker: Option<Unparker>,
+}
+
+impl Wake for RootWaker {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &std::sync::Arc<Self>) {
+        self.woken.store(true, SeqCst);
+        match &self.unparker {
+            Some(unparker) => unparker.unpark(),
+            None => self.shared.unpark_if_parked(),
+        }
+    }
+}
+
+/// Runs `future` to completion on the current-thread runtime `shared`.
+pub(crate) fn block_on<F: Future>(handle: &scheduler::Handle, shared: &Arc<Shared>, future: F) -> F::Output {
+    let _enter = context::enter_runtime(handle);
+    let mut future = pin!(future);
+    let mut parker = Parker::new();
+    let root = std::sync::Arc::new(RootWaker {
+        woken: AtomicBool::new(true),
+        shared: shared.clone(),
+        unparker: Some(parker.unparker()),
+    });
+    loop {
+        if let Some(core) = shared.take_core() {
+            // The guard returns the core even if the future (or a task) panics through us.
+            let mut guard = CoreGuard { shared, core: Some(core) };
+            let core = guard.core.as_mut().expect("just set");
+            return core.block_on(shared, future.as_mut());
+        }
+        // Another thread runs the tasks. Wait for our own future, or for the core.
+        shared.core_waiters.lock().push(parker.unparker());
+        if shared.core.lock().is_some() {
+            continue; // the core came back between our two looks
+        }
+        if root.woken.swap(false, SeqCst) {
+            let waker = Waker::from(root.clone());
+            if let Poll::Ready(output) = future.as_mut().poll(&mut Context::from_waker(&waker)) {
+                return output;
+            }
+        }
+        parker.park();
+    }
+}
+
+/// Gives the core back to `Shared` when `block_on` ends, normally or by unwinding.
+struct CoreGuard<'a> {
+    shared: &'a Shared,
+    core: Option<Core>,
+}
+
+impl Drop for CoreGuard<'_> {
+    fn drop(&mut self) {
+        if let Some(core) = self.core.take() {
+            self.shared.return_core(core);
+        }
+    }
+}
+
+impl Core {
+    /// The scheduling loop (see the module doc).
+    fn block_on<F: Future>(&mut self, shared: &Arc<Shared>, mut future: std::pin::Pin<&mut F>) -> F::Output {
+        let root = std::sync::Arc::new(RootWaker {
+            woken: AtomicBool::new(true),
+            shared: shared.clone(),
+            unparker: None,
+        });
+        let waker = Waker::from(root.clone());
+        let mut cx = Context::from_waker(&waker);
+        loop {
+            if root.woken.swap(false, SeqCst) {
+                if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+                    return output;
+                }
+            }
+            let mut ran = 0;
+            while ran < EVENT_INTERVAL {
+                let Some(task) = shared.pop() else { break };
+                task.run();
+                ran += 1;
+            }
+            if ran == EVENT_INTERVAL || root.woken.load(SeqCst) {
+                // Busy: look at timers and sockets without sleeping, then go on.
+                self.driver.park_timeout(&shared.driver, Duration::ZERO);
+            } else {
+                self.park(shared, &root);
+            }
+        }
+    }
+
+    /// Announces "parked", re-checks for work, then sleeps in the driver.
+    fn park(&mut self, shared: &Shared, root: &RootWaker) {
+        shared.parked.store(true, SeqCst);
+        fence(SeqCst); // pairs with the fence in `unpark_if_parked`
+        if !shared.has_ready_tasks() && !root.woken.load(SeqCst) {
+            self.driver.park(&shared.driver);
+        } else {
+            self.driver.park_timeout(&shared.driver, Duration::ZERO);
+        }
+        shared.parked.store(false, SeqCst);
+    }
+}
+
+/// Shuts the runtime down: cancels every task, then the drivers. Runs at `Runtime` drop.
+pub(crate) fn shutdown(handle: &scheduler::Handle, shared: &Shared) {
+    let _current = context::set_current(handle);
+    // 1. Close the queue: from now on a wake-up (even from a destructor below) just drops
+    //    its queue entry instead of queueing.
+    let queued = shared.queue.lock().take();
+    drop(queued);
+    // 2. Close the owned list and cancel every task, with no lock held.
+    for task in shared.owned.close_and_drain() {
+        task.shutdown();
+    }
+    // 3. Tell the drivers, so resources still registered see the runtime is gone.
+    if let Some(mut core) = shared.take_core() {
+        core.driver.shutdown(&shared.driver);
+        shared.return_core(core);
+    }
+    shared.blocking.shutdown();
+}

@@ -1,0 +1,92 @@
+//! `Handle`: a cloneable, `Send + Sync` way to reach a runtime from anywhere.
+
+use super::{context, current_thread, multi_thread, scheduler};
+use crate::task::JoinHandle;
+use std::future::Future;
+
+/// A reference to a runtime, usable from any thread. It does not keep the runtime alive:
+/// once the runtime is dropped, tasks spawned through it resolve to `Err(cancelled)` at once.
+#[derive(Clone)]
+pub struct Handle {
+    pub(crate) inner: scheduler::Handle,
+}
+
+impl Handle {
+    /// The handle of the runtime this thread is in.
+    ///
+    /// # Panics
+    ///
+    /// Panics outside a runtime, saying so. See [`Handle::try_current`].
+    #[track_caller]
+    pub fn current() -> Handle {
+        Handle::try_current().unwrap_or_else(|| {
+            panic!(
+                "Handle::current() called outside a runtime: there is no clockwork runtime on \
+                 this thread (call it from inside `block_on` or a task)"
+            )
+        })
+    }
+
+    /// The handle of the runtime this thread is in, or `None`.
+    pub fn try_current() -> Option<Handle> {
+        context::current().map(|inner| Handle { inner })
+    }
+
+    /// Spawns a task on this runtime.
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.inner.spawn(future)
+    }
+
+    /// Runs a blocking function on this runtime's blocking pool.
+    pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        self.inner.spawn_blocking(f)
+    }
+
+    /// Runs `future` to completion on this thread, with this runtime as the context.
+    ///
+    /// # Panics
+    ///
+    /// Panics if called from inside a runtime (a task or another `block_on`).
+    #[track_caller]
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        match &self.inner {
+            scheduler::Handle::CurrentThread(shared) => current_thread::block_on(&self.inner, shared, future),
+            scheduler::Handle::MultiThread(shared) => multi_thread::block_on(&self.inner, shared, future),
+        }
+    }
+}
+
+impl std::fmt::Debug for Handle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Handle").finish_non_exhaustive()
+    }
+}
+
+impl futures_task::Spawn for Handle {
+    fn spawn_obj(
+        &self,
+        future: futures_task::FutureObj<'static, ()>,
+    ) -> Result<(), futures_task::SpawnError> {
+        if self.inner.owned().is_closed() {
+            return Err(futures_task::SpawnError::shutdown());
+        }
+        drop(self.inner.spawn(future)); // detached, as `Spawn` expects
+        Ok(())
+    }
+
+    fn status(&self) -> Result<(), futures_task::SpawnError> {
+        if self.inner.owned().is_closed() {
+            Err(futures_task::SpawnError::shutdown())
+        } else {
+            Ok(())
+        }
+    }
+}

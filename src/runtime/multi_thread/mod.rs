@@ -1,0 +1,221 @@
+//! The multi-thread runtime: N worker threads sharing the tasks.
+//!
+//! **What this teaches.** Three questions decide a multi-thread scheduler, and each has a
+//! short answer here (details in DESIGN.md):
+//!
+//! * **Where does a woken task go?** Woken or spawned *on a worker*: to the back of that
+//!   worker's local queue (it is probably hot in that core's cache). Woken or spawned from
+//!   any other thread: to the shared injection queue (a `crossbeam-channel`).
+//! * **How does an idle worker find work?** Its own queue, then the injection queue, then
+//!   it steals half of another worker's queue. Every [`GLOBAL_INTERVAL`] ticks it looks at
+//!   the injection queue first, so remote spawns are never starved by local work.
+//! * **When is a sleeping worker woken?** When work is queued and some worker is asleep:
+//!   exactly one sleeper is woken per queued task (`notify_one`). A worker goes to sleep by
+//!   *announcing* it (in [`idle`]), re-checking every queue, and only then parking, so a
+//!   task queued in between is never stranded (see the loom model in `idle.rs`).
+//!
+//! One sleeping worker parks in the driver (epoll/timers); the others park on their own
+//! condvar parker. Waking worker `i` unparks its parker and, if `i` is the one in the
+//! driver, the driver too.
+//!
+//! Next to read: `src/runtime/multi_thread/worker.rs`.
+
+mod idle;
+mod worker;
+
+use super::{blocking, context, scheduler};
+use crate::driver::{self, Driver};
+use crate::loom::queue::Injector;
+use crate::loom::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering::SeqCst};
+use crate::loom::sync::{Arc, Mutex};
+use crate::park::{Parker, Unparker};
+use crate::task::{Notified, OwnedTasks};
+use std::collections::VecDeque;
+use std::future::Future;
+use std::io;
+use std::pin::pin;
+use std::task::{Context, Poll, Wake, Waker};
+
+/// A worker looks at the injection queue before its own queue every this many ticks.
+/// Same number as tokio's starting value: remote work waits at most ~61 local polls.
+pub(crate) const GLOBAL_INTERVAL: u32 = 61;
+
+type Task = Notified<scheduler::Handle>;
+
+/// State shared by the workers, every handle and every waker of one runtime.
+pub(crate) struct Shared {
+    pub(crate) owned: OwnedTasks<scheduler::Handle>,
+    pub(crate) driver: Arc<driver::Handle>,
+    pub(crate) blocking: blocking::Spawner,
+    /// Tasks spawned or woken outside the workers.
+    injector: Injector<Task>,
+    /// One queue per worker; other workers steal from it when idle.
+    locals: Box<[Mutex<VecDeque<Task>>]>,
+    /// Who is asleep (see `idle.rs`).
+    idle: idle::Idle,
+    /// How to wake each worker.
+    unparkers: Box<[Unparker]>,
+    /// The driver, held by the worker that parks in it (or polls it between tasks).
+    driver_slot: Mutex<Option<Driver>>,
+    /// `i + 1` while worker `i` is parked in the driver; 0 otherwise.
+    driver_owner: AtomicUsize,
+    /// Set once when the runtime is dropped.
+    shutdown: AtomicBool,
+    /// Set by the worker that cancels every task at shutdown (exactly one does).
+    drained: AtomicBool,
+}
+
+/// The worker threads, joined at shutdown.
+pub(crate) struct Workers {
+    threads: Vec<crate::loom::thread::JoinHandle<()>>,
+}
+
+/// Builds the shared state and starts `n` workers.
+pub(crate) fn start(n: usize, blocking: blocking::Spawner) -> io::Result<(Arc<Shared>, Workers)> {
+    let (driver, driver_handle) = Driver::new()?;
+    let parkers: Vec<Parker> = (0..n).map(|_| Parker::new()).collect();
+    let shared = Arc::new(Shared {
+        owned: OwnedTasks::new(),
+        driver: Arc::new(driver_handle),
+        blocking,
+        injector: Injector::new(),
+        locals: (0..n).map(|_| Mutex::new(VecDeque::new())).collect(),
+        idle: idle::Idle::new(n),
+        unparkers: parkers.iter().map(Parker::unparker).collect(),
+        driver_slot: Mutex::new(Some(driver)),
+        driver_owner: AtomicUsize::new(0),
+        shutdown: AtomicBool::new(false),
+        drained: AtomicBool::new(false),
+    });
+    let handle = scheduler::Handle::MultiThread(shared.clone());
+    let mut workers = Workers { threads: Vec::with_capacity(n) };
+    for (index, parker) in parkers.into_iter().enumerate() {
+        let worker_handle = handle.clone();
+        let spawned = crate::loom::thread::Builder::new()
+            .name(format!("clockwork-worker-{index}"))
+            .spawn(move || worker::run(worker_handle, index, parker));
+        match spawned {
+            Ok(thread) => workers.threads.push(thread),
+            Err(error) => {
+                shutdown(&handle, &shared, &mut workers);
+                return Err(error);
+            }
+        }
+    }
+    Ok((shared, workers))
+}
+
+impl Shared {
+    /// An id for this runtime, to recognise its own worker threads.
+    fn id(&self) -> usize {
+        self as *const Shared as usize
+    }
+
+    /// Queues a task: locally if we are one of this runtime's workers, else globally.
+    pub(crate) fn schedule(&self, task: Task, _yielded: bool) {
+        match context::worker() {
+            Some((runtime, index)) if runtime == self.id() => {
+                self.locals[index].lock().push_back(task);
+            }
+            _ => {
+                self.injector.push(task);
+                fence(SeqCst); // pairs with the fence in `shutdown` (closing the injector)
+                if self.shutdown.load(SeqCst) {
+                    self.drain_injector(); // shut down: our entry must not stay stranded
+                    return;
+                }
+            }
+        }
+        self.notify_one();
+    }
+
+    /// Wakes one sleeping worker, if any sleeps.
+    fn notify_one(&self) {
+        fence(SeqCst); // pairs with the fence in `Worker::park` (announce, then re-check)
+        if let Some(index) = self.idle.wake_one() {
+            self.unpark_worker(index);
+        }
+    }
+
+    fn unpark_worker(&self, index: usize) {
+        self.unparkers[index].unpark();
+        fence(SeqCst); // pairs with the fence after `driver_owner` is set in `Worker::park`
+        if self.driver_owner.load(SeqCst) == index + 1 {
+            self.driver.unpark();
+        }
+    }
+
+    /// Whether any queue holds a task (checked by a worker after announcing sleep).
+    fn has_work(&self) -> bool {
+        !self.injector.is_empty() || self.locals.iter().any(|q| !q.lock().is_empty())
+    }
+
+    fn drain_injector(&self) {
+        while let Some(task) = self.injector.pop() {
+            drop(task);
+        }
+    }
+}
+
+/// A thread that is not a worker blocks on `future`, parked on a private parker.
+pub(crate) fn block_on<F: Future>(handle: &scheduler::Handle, _shared: &Arc<Shared>, future: F) -> F::Output {
+    let _enter = context::enter_runtime(handle);
+    let mut future = pin!(future);
+    let mut parker = Parker::new();
+    let waker = Waker::from(std::sync::Arc::new(ThreadWaker(parker.unparker())));
+    let mut cx = Context::from_waker(&waker);
+    loop {
+        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            return output;
+        }
+        parker.park();
+    }
+}
+
+/// Wakes a thread blocked in `block_on`.
+struct ThreadWaker(Unparker);
+
+impl Wake for ThreadWaker {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.0.unpark();
+    }
+    fn wake_by_ref(self: &std::sync::Arc<Self>) {
+        self.0.unpark();
+    }
+}
+
+/// Stops the workers, cancels every task (on a worker), joins the threads, then shuts
+/// down the drivers and the blocking pool.
+pub(crate) fn shutdown(handle: &scheduler::Handle, shared: &Shared, workers: &mut Workers) {
+    shared.shutdown.store(true, SeqCst);
+    fence(SeqCst);
+    for index in 0..shared.unparkers.len() {
+        shared.unpark_worker(index);
+    }
+    shared.driver.unpark();
+    for thread in workers.threads.drain(..) {
+        let _ = thread.join();
+    }
+    let _current = context::set_current(handle);
+    // Normally a worker did this; if no worker ever started, do it here.
+    if !shared.drained.swap(true, SeqCst) {
+        cancel_all_tasks(shared);
+    }
+    // Queue entries left behind only hold references now: drop them.
+    shared.drain_injector();
+    for local in shared.locals.iter() {
+        let entries = std::mem::take(&mut *local.lock());
+        drop(entries);
+    }
+    if let Some(mut driver) = shared.driver_slot.lock().take() {
+        driver.shutdown(&shared.driver);
+    }
+    shared.blocking.shutdown();
+}
+
+/// Closes the owned list and cancels every task (no lock held while futures drop).
+fn cancel_all_tasks(shared: &Shared) {
+    for task in shared.owned.close_and_drain() {
+        task.shutdown();
+    }
+}

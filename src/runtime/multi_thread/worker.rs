@@ -1,0 +1,128 @@
+//! One worker thread: find a task, run it, repeat; sleep when there is none.
+//!
+//! **What this teaches.** The loop in [`run`] is the whole life of a worker:
+//!
+//! 1. find a task: own queue → injection queue → steal half of a sibling's queue
+//!    (every [`GLOBAL_INTERVAL`] ticks the injection queue goes first, for fairness);
+//! 2. run it; every [`EVENT_INTERVAL`] ticks poll the drivers without blocking, so busy
+//!    tasks cannot starve timers and sockets;
+//! 3. no task anywhere: announce sleep, re-check, park — in the driver if it is free
+//!    (this worker then drives timers and I/O for everyone), else on its own parker.
+//!
+//! At shutdown, the first worker to notice cancels every task of the runtime (so futures
+//! are dropped on a runtime thread, with the runtime's context set), then all exit.
+//!
+//! Next to read: `src/runtime/blocking.rs`.
+
+use super::{Shared, Task, GLOBAL_INTERVAL};
+use crate::loom::sync::atomic::{fence, Ordering::SeqCst};
+use crate::loom::sync::Arc;
+use crate::park::Parker;
+use crate::runtime::current_thread::EVENT_INTERVAL;
+use crate::runtime::{context, scheduler};
+use std::time::Duration;
+
+struct Worker {
+    shared: Arc<Shared>,
+    index: usize,
+    parker: Parker,
+    tick: u32,
+}
+
+/// The body of worker thread `index`.
+pub(super) fn run(handle: scheduler::Handle, index: usize, parker: Parker) {
+    let scheduler::Handle::MultiThread(shared) = &handle else {
+        unreachable!("a worker always belongs to a multi-thread runtime")
+    };
+    let mut worker = Worker { shared: shared.clone(), index, parker, tick: 0 };
+    context::set_worker(Some((shared.id(), index)));
+    let _enter = context::enter_runtime(&handle);
+    while !worker.shared.shutdown.load(SeqCst) {
+        match worker.next_task() {
+            Some(task) => {
+                task.run();
+                worker.tick = worker.tick.wrapping_add(1);
+                if worker.tick % EVENT_INTERVAL == 0 {
+                    worker.poll_drivers();
+                }
+            }
+            None => worker.park(),
+        }
+    }
+    if !worker.shared.drained.swap(true, SeqCst) {
+        super::cancel_all_tasks(&worker.shared);
+    }
+    context::set_worker(None);
+}
+
+impl Worker {
+    fn next_task(&mut self) -> Option<Task> {
+        let shared = &self.shared;
+        if self.tick % GLOBAL_INTERVAL == 0 {
+            if let Some(task) = shared.injector.pop() {
+                return Some(task);
+            }
+        }
+        if let Some(task) = shared.locals[self.index].lock().pop_front() {
+            return Some(task);
+        }
+        if let Some(task) = shared.injector.pop() {
+            return Some(task);
+        }
+        self.steal()
+    }
+
+    /// Takes half of the first non-empty sibling queue; returns one task and keeps the rest.
+    fn steal(&mut self) -> Option<Task> {
+        let n = self.shared.locals.len();
+        for offset in 1..n {
+            let victim = (self.index + offset) % n;
+            let mut stolen = {
+                let mut queue = self.shared.locals[victim].lock();
+                let take = queue.len().div_ceil(2);
+                queue.drain(..take).collect::<std::collections::VecDeque<_>>()
+            };
+            if let Some(task) = stolen.pop_front() {
+                if !stolen.is_empty() {
+                    self.shared.locals[self.index].lock().extend(stolen);
+                }
+                return Some(task);
+            }
+        }
+        None
+    }
+
+    /// Polls timers and I/O without blocking, if no other worker holds the driver.
+    fn poll_drivers(&mut self) {
+        let driver = self.shared.driver_slot.try_lock().and_then(|mut slot| slot.take());
+        if let Some(mut driver) = driver {
+            driver.park_timeout(&self.shared.driver, Duration::ZERO);
+            *self.shared.driver_slot.lock() = Some(driver);
+        }
+    }
+
+    /// Announce, re-check, park (see `idle.rs`).
+    fn park(&mut self) {
+        let shared = self.shared.clone();
+        shared.idle.sleep(self.index);
+        fence(SeqCst); // pairs with the fence in `Shared::notify_one`
+        if shared.has_work() || shared.shutdown.load(SeqCst) {
+            shared.idle.unannounce(self.index);
+            return;
+        }
+        let driver = shared.driver_slot.try_lock().and_then(|mut slot| slot.take());
+        match driver {
+            Some(mut driver) => {
+                shared.driver_owner.store(self.index + 1, SeqCst);
+                fence(SeqCst); // pairs with the fence in `Shared::unpark_worker`
+                if !self.parker.take_token() {
+                    driver.park(&shared.driver);
+                }
+                shared.driver_owner.store(0, SeqCst);
+                *shared.driver_slot.lock() = Some(driver);
+            }
+            None => self.parker.park(),
+        }
+        shared.idle.unannounce(self.index);
+    }
+}

@@ -1,0 +1,87 @@
+//! The scheduler handle: one type that every task carries, whatever the runtime flavour.
+//!
+//! **What this teaches.** A task must be able to re-queue itself (its `Schedule` hook)
+//! without knowing whether it lives on the current-thread or the multi-thread runtime.
+//! An `enum` of the two shared states does that with a `match` instead of a `dyn` call,
+//! and keeps one task type (one vtable per future type) for both flavours.
+//!
+//! Next to read: `src/runtime/current_thread.rs`.
+
+use super::{blocking, current_thread, multi_thread};
+use crate::driver;
+use crate::loom::sync::Arc;
+use crate::task::{JoinHandle, Notified, OwnedTasks, Schedule, Task};
+use std::future::Future;
+
+/// A cheap, cloneable reference to a runtime's shared state.
+#[derive(Clone)]
+pub(crate) enum Handle {
+    CurrentThread(Arc<current_thread::Shared>),
+    MultiThread(Arc<multi_thread::Shared>),
+}
+
+impl Handle {
+    pub(crate) fn owned(&self) -> &OwnedTasks<Handle> {
+        match self {
+            Handle::CurrentThread(s) => &s.owned,
+            Handle::MultiThread(s) => &s.owned,
+        }
+    }
+
+    pub(crate) fn driver(&self) -> &Arc<driver::Handle> {
+        match self {
+            Handle::CurrentThread(s) => &s.driver,
+            Handle::MultiThread(s) => &s.driver,
+        }
+    }
+
+    pub(crate) fn blocking(&self) -> &blocking::Spawner {
+        match self {
+            Handle::CurrentThread(s) => &s.blocking,
+            Handle::MultiThread(s) => &s.blocking,
+        }
+    }
+
+    /// Spawns `future` as a new task of this runtime.
+    pub(crate) fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let (join, notified) = self.owned().bind(future, self.clone());
+        if let Some(notified) = notified {
+            self.schedule(notified);
+        }
+        join
+    }
+
+    /// Runs `f` on the blocking pool; the returned handle is a normal task's handle.
+    pub(crate) fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        let future = self.blocking().run(f);
+        self.spawn(future)
+    }
+}
+
+impl Schedule for Handle {
+    fn schedule(&self, task: Notified<Self>) {
+        match self {
+            Handle::CurrentThread(s) => s.schedule(task),
+            Handle::MultiThread(s) => s.schedule(task, false),
+        }
+    }
+
+    fn schedule_after_poll(&self, task: Notified<Self>) {
+        match self {
+            Handle::CurrentThread(s) => s.schedule(task),
+            Handle::MultiThread(s) => s.schedule(task, true),
+        }
+    }
+
+    fn release(&self, task: &Task<Self>) -> Option<Task<Self>> {
+        self.owned().remove(task)
+    }
+}

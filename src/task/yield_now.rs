@@ -1,0 +1,41 @@
+//! `yield_now`: the smallest useful future, and a lesson in fairness.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+/// Lets every other ready task run before this one continues.
+///
+/// It wakes its own task and returns `Pending` once. The scheduler sees that the task was
+/// woken *during* its own poll and queues it at the back of the run queue, behind every
+/// task that is already ready (not in a "run next" slot), so a task that loops on
+/// `yield_now` can never starve the others.
+///
+/// ```
+/// clockwork::block_on(async {
+///     let other = clockwork::spawn(async { "the other task ran" });
+///     clockwork::task::yield_now().await; // `other` runs here
+///     assert!(other.is_finished());
+/// });
+/// ```
+pub async fn yield_now() {
+    YieldNow { yielded: false }.await
+}
+
+/// A future that is `Pending` once (after waking itself), then `Ready`.
+struct YieldNow {
+    yielded: bool,
+}
+
+impl Future for YieldNow {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.yielded {
+            return Poll::Ready(());
+        }
+        self.yielded = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
