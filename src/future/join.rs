@@ -32,10 +32,7 @@ use std::task::{Context, Poll};
 /// # });
 /// ```
 pub fn join<A: Future, B: Future>(a: A, b: B) -> Join<A, B> {
-    Join {
-        a: MaybeDone::new(a),
-        b: MaybeDone::new(b),
-    }
+    Join { a: MaybeDone::new(a), b: MaybeDone::new(b) }
 }
 
 /// The future returned by [`join`].
@@ -53,12 +50,7 @@ impl<A: Future, B: Future> Future for Join<A, B> {
         // promise listed in `maybe_done.rs`: no `Drop`, no moves, no `repr(packed)`.
         let this = unsafe { self.get_unchecked_mut() };
         // SAFETY: as above; `this` is not used to move either field.
-        let (mut a, mut b) = unsafe {
-            (
-                Pin::new_unchecked(&mut this.a),
-                Pin::new_unchecked(&mut this.b),
-            )
-        };
+        let (mut a, mut b) = unsafe { (Pin::new_unchecked(&mut this.a), Pin::new_unchecked(&mut this.b)) };
         // Poll both (no short-circuit `&&`): each needs the chance to register its waker.
         let a_done = a.as_mut().poll_done(cx);
         let b_done = b.as_mut().poll_done(cx);

@@ -101,14 +101,8 @@ impl<F: Future> JoinAll<F> {
             flags: (0..n).map(|_| AtomicBool::new(true)).collect(),
             parent: AtomicWaker::new(),
         });
-        self.wakers = (0..n)
-            .map(|index| {
-                Waker::from(Arc::new(ChildWaker {
-                    index,
-                    woken: woken.clone(),
-                }))
-            })
-            .collect();
+        self.wakers =
+            (0..n).map(|index| Waker::from(Arc::new(ChildWaker { index, woken: woken.clone() }))).collect();
         self.woken = Some(woken.clone());
         woken
     }
@@ -122,9 +116,7 @@ fn pinned<F: Future>(
     // never move an element (the promise in `maybe_done.rs`).
     let slice = unsafe { children.as_mut().get_unchecked_mut() };
     // SAFETY: as above, element by element.
-    slice
-        .iter_mut()
-        .map(|child| unsafe { Pin::new_unchecked(child) })
+    slice.iter_mut().map(|child| unsafe { Pin::new_unchecked(child) })
 }
 
 impl<F: Future> Unpin for JoinAll<F> {} // the children are behind `Pin<Box<_>>`
@@ -155,17 +147,14 @@ impl<F: Future> Future for JoinAll<F> {
             }
         }
         this.completed = true;
-        let outputs =
-            pinned(&mut this.children).map(|child| child.take_output().expect("finished"));
+        let outputs = pinned(&mut this.children).map(|child| child.take_output().expect("finished"));
         Poll::Ready(outputs.collect())
     }
 }
 
 impl<F: Future> fmt::Debug for JoinAll<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("JoinAll")
-            .field("remaining", &self.remaining)
-            .finish_non_exhaustive()
+        f.debug_struct("JoinAll").field("remaining", &self.remaining).finish_non_exhaustive()
     }
 }
 

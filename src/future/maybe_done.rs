@@ -54,10 +54,7 @@ impl<F: Future> MaybeDone<F> {
             MaybeDone::Done(_) => return true,
             MaybeDone::Taken => panic!("a join future was polled after it completed"),
         }
-        let future = self
-            .as_mut()
-            .project()
-            .expect("checked to be Pending above");
+        let future = self.as_mut().project().expect("checked to be Pending above");
         let Poll::Ready(output) = future.poll(cx) else {
             return false;
         };

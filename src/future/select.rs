@@ -72,12 +72,7 @@ impl<A: Future, B: Future> Future for Select<A, B> {
         let this = unsafe { self.get_unchecked_mut() };
         assert!(!this.done, "Select polled after it completed");
         // SAFETY: as above.
-        let (mut a, mut b) = unsafe {
-            (
-                Pin::new_unchecked(&mut this.a),
-                Pin::new_unchecked(&mut this.b),
-            )
-        };
+        let (mut a, mut b) = unsafe { (Pin::new_unchecked(&mut this.a), Pin::new_unchecked(&mut this.b)) };
         let output = if select_start(2) == 0 {
             match a.as_mut().poll(cx) {
                 Poll::Ready(out) => Either::Left(out),
@@ -96,9 +91,7 @@ impl<A: Future, B: Future> Future for Select<A, B> {
 
 impl<A, B> fmt::Debug for Select<A, B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Select")
-            .field("done", &self.done)
-            .finish_non_exhaustive()
+        f.debug_struct("Select").field("done", &self.done).finish_non_exhaustive()
     }
 }
 

@@ -63,18 +63,10 @@ fn join_all_keeps_input_order_and_polls_only_woken_children() {
     tx1.send(11).unwrap(); // wakes child 1 only
     assert_eq!(woken.get(), 1);
     assert!(all.as_mut().poll(&mut cx).is_pending());
-    assert_eq!(
-        (polls[0].get(), polls[1].get()),
-        (1, 2),
-        "child 0 was not woken"
-    );
+    assert_eq!((polls[0].get(), polls[1].get()), (1, 2), "child 0 was not woken");
     tx0.send(10).unwrap();
     assert_eq!(all.as_mut().poll(&mut cx), Poll::Ready(vec![10, 11]));
-    assert_eq!(
-        (polls[0].get(), polls[1].get()),
-        (2, 2),
-        "child 1 finished: not polled again"
-    );
+    assert_eq!((polls[0].get(), polls[1].get()), (2, 2), "child 1 finished: not polled again");
 }
 
 #[test]
@@ -107,10 +99,7 @@ fn join_macro_any_arity() {
     block_on(async {
         assert_eq!(crate::join!(async { 1 }), (1,));
         assert_eq!(crate::join!(async { 1 }, async { 'b' }), (1, 'b'));
-        assert_eq!(
-            crate::join!(async { 1 }, async { 2 }, async { 3 }),
-            (1, 2, 3)
-        );
+        assert_eq!(crate::join!(async { 1 }, async { 2 }, async { 3 }), (1, 2, 3));
         let four = crate::join!(async { 1 }, async { 2 }, async { 3 }, async { "four" },);
         assert_eq!(four, (1, 2, 3, "four"));
     });
@@ -222,9 +211,6 @@ fn select_macro_is_fair() {
             };
             wins[i] += 1;
         }
-        assert!(
-            wins.iter().all(|&w| (700..=1300).contains(&w)),
-            "wins: {wins:?}"
-        );
+        assert!(wins.iter().all(|&w| (700..=1300).contains(&w)), "wins: {wins:?}");
     });
 }

@@ -75,10 +75,7 @@ unsafe impl Sync for AtomicWaker {}
 impl AtomicWaker {
     /// An empty slot.
     pub(crate) fn new() -> Self {
-        AtomicWaker {
-            state: AtomicUsize::new(IDLE),
-            waker: UnsafeCell::new(None),
-        }
+        AtomicWaker { state: AtomicUsize::new(IDLE), waker: UnsafeCell::new(None) }
     }
 
     /// Stores `waker` as the one to wake, replacing any earlier one (the latest waker wins).
@@ -150,10 +147,7 @@ impl AtomicWaker {
     /// `Acquire`: if a wake ran just before, we see what it published (the event), so our
     /// caller's check after registering cannot miss it.
     fn lock_for_register(&self) -> Result<(), usize> {
-        match self
-            .state
-            .compare_exchange(IDLE, REGISTERING, Acquire, Acquire)
-        {
+        match self.state.compare_exchange(IDLE, REGISTERING, Acquire, Acquire) {
             Ok(_) => Ok(()),
             Err(actual) => Err(actual),
         }
@@ -166,10 +160,7 @@ impl AtomicWaker {
     /// `AcqRel`: `Release` publishes the new waker to the next `wake`; `Acquire` makes the
     /// event that the handed-over wake announced visible to us.
     fn finish_register(&self) -> Option<Waker> {
-        match self
-            .state
-            .compare_exchange(REGISTERING, IDLE, AcqRel, Acquire)
-        {
+        match self.state.compare_exchange(REGISTERING, IDLE, AcqRel, Acquire) {
             Ok(_) => None,
             Err(actual) => {
                 debug_assert_eq!(actual, REGISTERING | WAKING);
@@ -224,9 +215,7 @@ impl fmt::Debug for AtomicWaker {
             WAKING => "WAKING",
             _ => "REGISTERING | WAKING",
         };
-        f.debug_struct("AtomicWaker")
-            .field("state", &state)
-            .finish()
+        f.debug_struct("AtomicWaker").field("state", &state).finish()
     }
 }
 

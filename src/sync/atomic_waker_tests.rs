@@ -8,9 +8,7 @@ use crate::loom::model;
 use crate::loom::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use crate::loom::sync::Arc;
 use crate::loom::thread;
-use crate::sync::test_waker::{
-    block_on, counting_waker, panicking_clone_waker, panicking_wake_waker,
-};
+use crate::sync::test_waker::{block_on, counting_waker, panicking_clone_waker, panicking_wake_waker};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// Spawns a thread that publishes the event, then wakes.
@@ -51,10 +49,7 @@ fn loom_replaced_waker_racing_wake() {
         slot.register(&second); // the task moved: the latest waker must win
         let seen = event.load(SeqCst);
         waking.join().unwrap();
-        assert!(
-            seen || second_woken.get() == 1,
-            "the latest waker was not woken"
-        );
+        assert!(seen || second_woken.get() == 1, "the latest waker was not woken");
     });
 }
 
@@ -72,10 +67,7 @@ fn loom_panicking_clone_leaves_slot_usable() {
         slot.register(&good); // not wedged: a later registration works
         let seen = event.load(SeqCst);
         waking.join().unwrap();
-        assert!(
-            seen || woken.get() == 1,
-            "lost wake-up after a panicking clone"
-        );
+        assert!(seen || woken.get() == 1, "lost wake-up after a panicking clone");
     });
 }
 
@@ -92,19 +84,12 @@ fn loom_panicking_wake_leaves_slot_usable() {
         slot.register(&good); // not wedged by a wake that panicked halfway
         let seen = event.load(SeqCst);
         waking.join().unwrap();
-        assert!(
-            seen || woken.get() == 1,
-            "lost wake-up after a panicking wake"
-        );
+        assert!(seen || woken.get() == 1, "lost wake-up after a panicking wake");
 
         slot.register(&good);
         let before = woken.get();
         slot.wake();
-        assert_eq!(
-            woken.get(),
-            before + 1,
-            "the slot must still deliver wake-ups"
-        );
+        assert_eq!(woken.get(), before + 1, "the slot must still deliver wake-ups");
     });
 }
 
@@ -127,14 +112,8 @@ fn loom_two_wakes_racing_register() {
     // wake relies on the winner's: its event must still reach the next registration.
     model(|| {
         let slot = Arc::new(AtomicWaker::new());
-        let events = [
-            Arc::new(AtomicBool::new(false)),
-            Arc::new(AtomicBool::new(false)),
-        ];
-        let wakers: Vec<_> = events
-            .iter()
-            .map(|event| spawn_waker(&slot, event))
-            .collect();
+        let events = [Arc::new(AtomicBool::new(false)), Arc::new(AtomicBool::new(false))];
+        let wakers: Vec<_> = events.iter().map(|event| spawn_waker(&slot, event)).collect();
         block_on(crate::future::poll_fn(|cx| {
             slot.register(cx.waker()); // register, then check
             if events.iter().all(|event| event.load(SeqCst)) {

@@ -117,9 +117,7 @@ impl<T> Inner<T> {
         // and the sender is done with the cell; RX_CLOSED is clear because the receiver (our
         // caller) still exists. The receiver's `&mut self` excludes a second receiver call.
         let value = self.value.with_mut(|cell| unsafe { (*cell).take() });
-        Some(Ok(value.expect(
-            "oneshot: VALUE set but the cell is empty (value taken twice)",
-        )))
+        Some(Ok(value.expect("oneshot: VALUE set but the cell is empty (value taken twice)")))
     }
 }
 
@@ -139,12 +137,7 @@ pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
         value: UnsafeCell::new(None),
         rx_waker: AtomicWaker::new(),
     });
-    (
-        Sender {
-            inner: Some(inner.clone()),
-        },
-        Receiver { inner: Some(inner) },
-    )
+    (Sender { inner: Some(inner.clone()) }, Receiver { inner: Some(inner) })
 }
 
 /// Sends the one value. Dropping it unsent makes the receiver see [`RecvError`].
@@ -168,10 +161,7 @@ impl<T> Sender<T> {
     /// receiver was dropped; in a race with that drop either outcome may happen, but the
     /// value is then never lost: it is returned, or received, or dropped with the receiver.
     pub fn send(mut self, value: T) -> Result<(), T> {
-        let inner = self
-            .inner
-            .take()
-            .expect("oneshot::Sender has no channel (already sent)");
+        let inner = self.inner.take().expect("oneshot::Sender has no channel (already sent)");
         if inner.state.load(Acquire) & RX_CLOSED != 0 {
             return Err(value); // cheap early exit; the race is handled below
         }
@@ -233,10 +223,7 @@ impl<T> Future for Receiver<T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut(); // `Receiver` is `Unpin`: it holds only an `Arc`
-        let inner = this
-            .inner
-            .as_ref()
-            .expect("oneshot::Receiver polled after it completed");
+        let inner = this.inner.as_ref().expect("oneshot::Receiver polled after it completed");
         // Fast path: already there, no need to register.
         let outcome = match inner.try_take() {
             Some(outcome) => outcome,

@@ -80,11 +80,7 @@ fn try_recv_and_is_closed() {
     assert!(!tx.is_closed());
     tx.send(5).unwrap();
     assert_eq!(rx.try_recv(), Ok(5));
-    assert_eq!(
-        rx.try_recv(),
-        Err(TryRecvError::Closed),
-        "the value was already taken"
-    );
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Closed), "the value was already taken");
 
     let (tx, rx) = channel();
     drop(rx);

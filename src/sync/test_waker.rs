@@ -43,10 +43,7 @@ pub(crate) fn counting_waker() -> (Waker, Arc<WakeCounter>) {
 
 /// A waker that counts, then panics, whenever it is woken.
 pub(crate) fn panicking_wake_waker() -> (Waker, Arc<WakeCounter>) {
-    let counter = Arc::new(WakeCounter {
-        count: AtomicUsize::new(0),
-        panic_on_wake: true,
-    });
+    let counter = Arc::new(WakeCounter { count: AtomicUsize::new(0), panic_on_wake: true });
     (Waker::from(counter.clone()), counter)
 }
 

@@ -126,9 +126,7 @@ impl<T> Chan<T> {
             senders: 1,
             closed: false,
         };
-        Chan {
-            state: Mutex::new(state),
-        }
+        Chan { state: Mutex::new(state) }
     }
 
     fn lock(&self) -> MutexGuard<'_, State<T>> {
@@ -178,11 +176,7 @@ impl<T> Chan<T> {
         }
         let ticket = state.next_ticket;
         state.next_ticket += 1;
-        state.waiting.push_back(Parked {
-            ticket,
-            value,
-            waker,
-        });
+        state.waiting.push_back(Parked { ticket, value, waker });
         SendStart::Parked(Ticket(ticket))
     }
 
@@ -208,9 +202,7 @@ impl<T> Chan<T> {
     /// A parked sender gives up (its future was dropped): its value leaves the line.
     pub(super) fn cancel_parked(&self, ticket: Ticket) {
         let mut state = self.lock();
-        let parked = state
-            .find(ticket)
-            .and_then(|index| state.waiting.remove(index));
+        let parked = state.find(ticket).and_then(|index| state.waiting.remove(index));
         drop(state);
         drop(parked); // the value and waker are dropped outside the lock
     }
@@ -224,11 +216,7 @@ impl<T> Chan<T> {
     pub(super) fn drop_sender(&self) {
         let mut state = self.lock();
         state.senders -= 1;
-        let receiver = if state.senders == 0 {
-            state.rx_waker.take()
-        } else {
-            None
-        };
+        let receiver = if state.senders == 0 { state.rx_waker.take() } else { None };
         drop(state);
         wake(receiver);
     }
@@ -245,11 +233,7 @@ impl<T> Chan<T> {
         let mut state = self.lock();
         let Some(value) = state.queue.pop_front() else {
             let ended = state.senders == 0 || state.closed;
-            return Err(if ended {
-                TryRecvError::Disconnected
-            } else {
-                TryRecvError::Empty
-            });
+            return Err(if ended { TryRecvError::Disconnected } else { TryRecvError::Empty });
         };
         let mut sender = None;
         if !state.closed {
@@ -294,11 +278,7 @@ impl<T> Chan<T> {
     pub(super) fn close(&self) {
         let mut state = self.lock();
         state.closed = true;
-        let senders: Vec<Waker> = state
-            .waiting
-            .iter_mut()
-            .filter_map(|p| p.waker.take())
-            .collect();
+        let senders: Vec<Waker> = state.waiting.iter_mut().filter_map(|p| p.waker.take()).collect();
         drop(state);
         wake_all(senders);
     }
@@ -314,8 +294,6 @@ impl<T> Chan<T> {
 impl<T> State<T> {
     /// Where `ticket` stands in line, if it is still waiting.
     fn find(&self, ticket: Ticket) -> Option<usize> {
-        self.waiting
-            .binary_search_by_key(&ticket.0, |parked| parked.ticket)
-            .ok()
+        self.waiting.binary_search_by_key(&ticket.0, |parked| parked.ticket).ok()
     }
 }

@@ -50,10 +50,7 @@ use std::task::{Context, Poll};
 /// channel is a different design, not provided here).
 #[track_caller]
 pub fn channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
-    assert!(
-        capacity >= 1,
-        "mpsc::channel: capacity must be at least 1, got 0"
-    );
+    assert!(capacity >= 1, "mpsc::channel: capacity must be at least 1, got 0");
     let chan = Arc::new(Chan::new(capacity));
     (Sender { chan: chan.clone() }, Receiver { chan })
 }
@@ -82,11 +79,7 @@ impl<T> Sender<T> {
     /// received; the `Ok` just never got reported). Use [`try_send`](Self::try_send) to keep
     /// the value when there is no room.
     pub async fn send(&self, value: T) -> Result<(), SendError<T>> {
-        Sending {
-            chan: &self.chan,
-            step: Step::Start(value),
-        }
-        .await
+        Sending { chan: &self.chan, step: Step::Start(value) }.await
     }
 
     /// Sends `value` if there is room right now, without waiting.
@@ -103,9 +96,7 @@ impl<T> Sender<T> {
 impl<T> Clone for Sender<T> {
     fn clone(&self) -> Self {
         self.chan.add_sender();
-        Sender {
-            chan: self.chan.clone(),
-        }
+        Sender { chan: self.chan.clone() }
     }
 }
 

@@ -47,11 +47,7 @@ fn loom_recv_frees_slot_for_waiting_sender() {
         tx.try_send(0).unwrap(); // full: the next send must wait
         let sending = thread::spawn(move || block_on(tx.send(1)));
         assert_eq!(block_on(rx.recv()), Some(0));
-        assert_eq!(
-            block_on(rx.recv()),
-            Some(1),
-            "the waiting sender was not woken"
-        );
+        assert_eq!(block_on(rx.recv()), Some(1), "the waiting sender was not woken");
         sending.join().unwrap().unwrap();
         assert_eq!(block_on(rx.recv()), None, "every sender is gone");
     });
@@ -103,11 +99,7 @@ fn waiting_senders_are_served_in_order() {
     let mut second = pin!(tx.send(2));
     assert!(first.as_mut().poll(&mut cx).is_pending());
     assert!(second.as_mut().poll(&mut cx).is_pending());
-    assert_eq!(
-        tx.try_send(3),
-        Err(TrySendError::Full(3)),
-        "no overtaking the line"
-    );
+    assert_eq!(tx.try_send(3), Err(TrySendError::Full(3)), "no overtaking the line");
     assert_eq!(rx.try_recv(), Ok(0));
     assert_eq!(woken.get(), 1, "exactly the first sender is woken");
     assert_eq!(first.as_mut().poll(&mut cx), Poll::Ready(Ok(())));
@@ -127,10 +119,7 @@ fn close_returns_waiting_values_and_keeps_queued_ones() {
     assert!(waiting.as_mut().poll(&mut cx).is_pending());
     rx.close();
     assert_eq!(woken.get(), 1);
-    assert_eq!(
-        waiting.as_mut().poll(&mut cx),
-        Poll::Ready(Err(SendError("waiting")))
-    );
+    assert_eq!(waiting.as_mut().poll(&mut cx), Poll::Ready(Err(SendError("waiting"))));
     assert!(tx.is_closed());
     assert_eq!(tx.try_send("late"), Err(TrySendError::Closed("late")));
     assert_eq!(rx.try_recv(), Ok("queued"));
