@@ -26,7 +26,7 @@ use std::task::{Context, Poll};
 /// Polls `a` and `b` concurrently; resolves to both outputs once both are done.
 ///
 /// ```
-/// # futures::executor::block_on(async {
+/// # clockwork::block_on(async {
 /// let (x, y) = clockwork::future::join(async { 1 }, async { "two" }).await;
 /// assert_eq!((x, y), (1, "two"));
 /// # });

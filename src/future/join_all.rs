@@ -31,7 +31,7 @@ use std::task::{Context, Poll, Wake, Waker};
 /// Polls every future concurrently; resolves to their outputs, in input order.
 ///
 /// ```
-/// # futures::executor::block_on(async {
+/// # clockwork::block_on(async {
 /// let doubled = clockwork::future::join_all((1..=3).map(|n| async move { n * 2 })).await;
 /// assert_eq!(doubled, vec![2, 4, 6]);
 /// # });

@@ -27,7 +27,7 @@
 /// inside `async` code only.
 ///
 /// ```
-/// # futures::executor::block_on(async {
+/// # clockwork::block_on(async {
 /// let (a, b, c) = clockwork::join!(async { 1 }, async { "two" }, async { 3.0 });
 /// assert_eq!((a, b, c), (1, "two", 3.0));
 /// let (only,) = clockwork::join!(async { 'x' });
@@ -82,7 +82,7 @@ macro_rules! join {
 /// work in it as usual.
 ///
 /// ```
-/// # futures::executor::block_on(async {
+/// # clockwork::block_on(async {
 /// let (tx, mut rx) = clockwork::sync::mpsc::channel::<u32>(1);
 /// tx.try_send(5).unwrap();
 /// let got = clockwork::select! {

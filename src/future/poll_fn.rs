@@ -16,7 +16,7 @@ use std::task::{Context, Poll};
 ///
 /// ```
 /// use std::task::Poll;
-/// # futures::executor::block_on(async {
+/// # clockwork::block_on(async {
 /// let mut polls = 0;
 /// let ready_on_third_poll = clockwork::future::poll_fn(|cx| {
 ///     polls += 1;

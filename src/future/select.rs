@@ -42,7 +42,7 @@ pub enum Either<L, R> {
 ///
 /// ```
 /// use clockwork::future::{select, Either};
-/// # futures::executor::block_on(async {
+/// # clockwork::block_on(async {
 /// let never = std::future::pending::<()>();
 /// match select(never, async { 7 }).await {
 ///     Either::Left(()) => unreachable!(),
@@ -100,6 +100,8 @@ impl<A, B> fmt::Debug for Select<A, B> {
 ///
 /// Public (but hidden) because `select!` expands to a call to it in the user's crate.
 #[doc(hidden)]
+// Not `const { }`-initialised: loom's `thread_local!` lacks that form (as in `runtime/context.rs`).
+#[allow(clippy::missing_const_for_thread_local)]
 pub fn select_start(branches: usize) -> usize {
     crate::loom::thread_local! {
         // A plain `Cell`: this state never leaves its thread, so it is no concern of loom's.

@@ -3,6 +3,9 @@
 //! Each model uses two threads: the test body and one waking thread. Every interleaving of
 //! the two must end with "the registrant saw the event, or its latest waker was woken".
 
+// Under loom only the `loom_*` models are built; the plain unit tests and their imports are not.
+#![cfg_attr(loom, allow(unused_imports))]
+
 use super::AtomicWaker;
 use crate::loom::model;
 use crate::loom::sync::atomic::{AtomicBool, Ordering::SeqCst};

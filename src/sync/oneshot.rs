@@ -124,11 +124,10 @@ impl<T> Inner<T> {
 /// Creates a oneshot channel: the [`Sender`] sends one value, the [`Receiver`] awaits it.
 ///
 /// ```
-/// # futures::executor::block_on(async {
+/// # clockwork::block_on(async {
 /// let (tx, rx) = clockwork::sync::oneshot::channel();
-/// let worker = std::thread::spawn(move || tx.send("done").unwrap());
+/// clockwork::spawn(async move { tx.send("done").unwrap() });
 /// assert_eq!(rx.await, Ok("done"));
-/// # worker.join().unwrap();
 /// # });
 /// ```
 pub fn channel<T>() -> (Sender<T>, Receiver<T>) {

@@ -3,6 +3,9 @@
 //! Values are loom `Arc`s where it matters: loom reports a leaked `Arc`, so "the value is
 //! dropped exactly once, whoever ends up with it" is checked in every interleaving.
 
+// Under loom only the `loom_*` models are built; the plain unit tests and their imports are not.
+#![cfg_attr(loom, allow(unused_imports))]
+
 use super::channel;
 use super::error::{RecvError, TryRecvError};
 use crate::loom::model;

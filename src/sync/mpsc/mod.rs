@@ -17,7 +17,7 @@
 //! * a failed send gives its value back in [`SendError`].
 //!
 //! ```
-//! # futures::executor::block_on(async {
+//! # clockwork::block_on(async {
 //! use clockwork::sync::mpsc;
 //! let (tx, mut rx) = mpsc::channel(2);
 //! tx.send(1).await.unwrap();

@@ -4,6 +4,9 @@
 //! makes its thread park forever, which loom reports as a deadlock. So "finishes in every
 //! interleaving" means "no lost wake-up". Each model has at most three threads.
 
+// Under loom only the `loom_*` models are built; the plain unit tests and their imports are not.
+#![cfg_attr(loom, allow(unused_imports))]
+
 use super::channel;
 use super::error::{SendError, TryRecvError, TrySendError};
 use crate::loom::model;
