@@ -101,3 +101,15 @@ fn polling_after_completion_panics() {
     assert_eq!(poll(&mut rx, &waker), Poll::Ready(Ok(1)));
     let _ = poll(&mut rx, &waker);
 }
+
+#[cfg(not(loom))]
+#[test]
+fn a_noop_poll_does_not_replace_the_real_waker() {
+    // Scenario: a task polls, then someone peeks with a no-op waker (`now_or_never`-style).
+    let (tx, mut rx) = channel();
+    let (real, woken) = counting_waker();
+    assert!(poll(&mut rx, &real).is_pending());
+    assert!(poll(&mut rx, Waker::noop()).is_pending());
+    tx.send(1).unwrap();
+    assert_eq!(woken.get(), 1, "the real waker must still be woken");
+}

@@ -28,6 +28,7 @@
 
 use super::error::{TryRecvError, TrySendError};
 use crate::loom::sync::{Mutex, MutexGuard};
+use crate::sync::atomic_waker::is_noop;
 use std::collections::VecDeque;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::task::{Poll, Waker};
@@ -182,7 +183,8 @@ impl<T> Chan<T> {
 
     /// A parked sender checks on its value; while it waits, `waker` replaces its old one.
     pub(super) fn check_parked(&self, ticket: Ticket, waker: &Waker) -> ParkedOutcome<T> {
-        let new_waker = Some(waker.clone()); // user code: before taking the lock
+        // User code (`clone`) runs before taking the lock. A no-op waker keeps the old one.
+        let new_waker = if is_noop(waker) { None } else { Some(waker.clone()) };
         let mut state = self.lock();
         let Some(index) = state.find(ticket) else {
             drop(state);
@@ -193,7 +195,10 @@ impl<T> Chan<T> {
             drop(state);
             return ParkedOutcome::Closed(parked.value); // `parked.waker` is `None` after close
         }
-        let old = std::mem::replace(&mut state.waiting[index].waker, new_waker);
+        let old = match new_waker {
+            Some(new) => state.waiting[index].waker.replace(new),
+            None => None,
+        };
         drop(state);
         drop(old); // a waker's drop is user code too
         ParkedOutcome::Waiting
@@ -253,6 +258,9 @@ impl<T> Chan<T> {
             Ok(value) => return Poll::Ready(Some(value)),
             Err(TryRecvError::Disconnected) => return Poll::Ready(None),
             Err(TryRecvError::Empty) => {}
+        }
+        if is_noop(waker) {
+            return Poll::Pending; // keep the real waker of an earlier poll (see `is_noop`)
         }
         // Second lock: we cloned outside it. Register, then check again (a sender may have
         // pushed in between; it found no waker to wake).

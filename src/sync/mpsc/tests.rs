@@ -135,3 +135,43 @@ fn close_returns_waiting_values_and_keeps_queued_ones() {
 fn zero_capacity_panics() {
     let _ = channel::<()>(0);
 }
+
+#[cfg(not(loom))]
+#[test]
+fn a_noop_poll_does_not_replace_the_real_waker() {
+    let (tx, mut rx) = channel(1);
+    let (real, rx_woken) = counting_waker();
+    let noop = std::task::Waker::noop();
+    assert!(rx.poll_recv(&mut Context::from_waker(&real)).is_pending());
+    assert!(rx.poll_recv(&mut Context::from_waker(noop)).is_pending());
+    tx.try_send(0).unwrap();
+    assert_eq!(rx_woken.get(), 1, "the receiver's real waker must still be woken");
+
+    let (real, tx_woken) = counting_waker();
+    let mut send = pin!(tx.send(1)); // the queue is full: parks
+    assert!(send.as_mut().poll(&mut Context::from_waker(&real)).is_pending());
+    assert!(send.as_mut().poll(&mut Context::from_waker(noop)).is_pending());
+    assert_eq!(rx.try_recv(), Ok(0));
+    assert_eq!(tx_woken.get(), 1, "the sender's real waker must still be woken");
+}
+
+/// A waker that, when woken, sends on the channel it was woken by.
+struct SendsWhenWoken(super::Sender<u32>);
+
+impl std::task::Wake for SendsWhenWoken {
+    fn wake(self: std::sync::Arc<Self>) {
+        let _ = self.0.try_send(99); // would deadlock if we woke while holding the lock
+    }
+}
+
+#[cfg(not(loom))]
+#[test]
+fn a_waker_may_reenter_the_channel() {
+    let (tx, mut rx) = channel(2);
+    let waker = std::task::Waker::from(std::sync::Arc::new(SendsWhenWoken(tx.clone())));
+    assert!(rx.poll_recv(&mut Context::from_waker(&waker)).is_pending());
+    drop(waker); // the channel holds the only clone now
+    tx.try_send(1).unwrap(); // wakes the receiver's waker, which sends 99
+    assert_eq!(rx.try_recv(), Ok(1));
+    assert_eq!(rx.try_recv(), Ok(99));
+}
