@@ -27,6 +27,8 @@
 //! Next to read: `src/future/mod.rs`.
 
 use super::error::{TryRecvError, TrySendError};
+use crate::loom::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+use crate::loom::sync::atomic::{AtomicBool, AtomicU64};
 use crate::loom::sync::{Mutex, MutexGuard};
 use crate::sync::atomic_waker::is_noop;
 use std::collections::VecDeque;
@@ -37,6 +39,13 @@ use std::task::{Poll, Waker};
 #[derive(Debug)]
 pub(super) struct Chan<T> {
     state: Mutex<State<T>>,
+    /// Every ticket below this number has been handed off. Parked values are served
+    /// strictly in ticket order (a deli counter), so this one number tells a woken sender
+    /// "you were served" without taking the lock. Written only under the lock.
+    served: AtomicU64,
+    /// A hint, kept equal to "the queue is full" under the lock and read without it. It only
+    /// picks which path `send_or_park` tries first; the lock decides the truth.
+    full: AtomicBool,
 }
 
 #[derive(Debug)]
@@ -127,7 +136,7 @@ impl<T> Chan<T> {
             senders: 1,
             closed: false,
         };
-        Chan { state: Mutex::new(state) }
+        Chan { state: Mutex::new(state), served: AtomicU64::new(0), full: AtomicBool::new(false) }
     }
 
     fn lock(&self) -> MutexGuard<'_, State<T>> {
@@ -147,6 +156,7 @@ impl<T> Chan<T> {
             return Err(TrySendError::Full(value));
         }
         state.queue.push_back(value);
+        self.update_full_hint(&state);
         let receiver = state.rx_waker.take();
         drop(state);
         wake(receiver);
@@ -154,11 +164,19 @@ impl<T> Chan<T> {
     }
 
     /// `try_send`, and if the queue is full, parks the value at the back of the line.
+    ///
+    /// Parking needs a clone of the waker, made before taking the lock. When the queue is
+    /// probably full (the hint), we clone first and lock once; otherwise we try without the
+    /// clone and, if that fails, clone and lock a second time.
     pub(super) fn send_or_park(&self, value: T, waker: &Waker) -> SendStart<T> {
-        let value = match self.try_send(value) {
-            Ok(()) => return SendStart::Sent,
-            Err(TrySendError::Closed(value)) => return SendStart::Closed(value),
-            Err(TrySendError::Full(value)) => value,
+        let value = if self.full.load(Relaxed) {
+            value
+        } else {
+            match self.try_send(value) {
+                Ok(()) => return SendStart::Sent,
+                Err(TrySendError::Closed(value)) => return SendStart::Closed(value),
+                Err(TrySendError::Full(value)) => value,
+            }
         };
         let waker = Some(waker.clone()); // user code: before taking the lock
         let mut state = self.lock();
@@ -167,8 +185,9 @@ impl<T> Chan<T> {
             return SendStart::Closed(value);
         }
         if state.queue.len() < state.capacity {
-            // The receiver made room while we were cloning.
+            // There was room after all (the hint was stale, or the receiver was quick).
             state.queue.push_back(value);
+            self.update_full_hint(&state);
             let receiver = state.rx_waker.take();
             drop(state);
             drop(waker);
@@ -183,6 +202,9 @@ impl<T> Chan<T> {
 
     /// A parked sender checks on its value; while it waits, `waker` replaces its old one.
     pub(super) fn check_parked(&self, ticket: Ticket, waker: &Waker) -> ParkedOutcome<T> {
+        if self.was_served(ticket) {
+            return ParkedOutcome::Delivered; // the common case after a wake-up: no lock
+        }
         // User code (`clone`) runs before taking the lock. A no-op waker keeps the old one.
         let new_waker = if is_noop(waker) { None } else { Some(waker.clone()) };
         let mut state = self.lock();
@@ -206,6 +228,9 @@ impl<T> Chan<T> {
 
     /// A parked sender gives up (its future was dropped): its value leaves the line.
     pub(super) fn cancel_parked(&self, ticket: Ticket) {
+        if self.was_served(ticket) {
+            return; // delivered: nothing of ours is left in line
+        }
         let mut state = self.lock();
         let parked = state.find(ticket).and_then(|index| state.waiting.remove(index));
         drop(state);
@@ -244,9 +269,13 @@ impl<T> Chan<T> {
         if !state.closed {
             if let Some(parked) = state.waiting.pop_front() {
                 state.queue.push_back(parked.value); // hand-off: the slot is theirs
+                                                     // Release: a sender that reads this number is done; nothing else to publish,
+                                                     // but Release/Acquire keeps the reasoning simple.
+                self.served.store(parked.ticket + 1, Release);
                 sender = parked.waker;
             }
         }
+        self.update_full_hint(&state);
         drop(state);
         wake(sender);
         Ok(value)
@@ -296,6 +325,22 @@ impl<T> Chan<T> {
         self.close();
         let queued = std::mem::take(&mut self.lock().queue);
         drop(queued);
+    }
+}
+
+impl<T> Chan<T> {
+    /// Whether the parked value under `ticket` was moved into the queue.
+    fn was_served(&self, ticket: Ticket) -> bool {
+        self.served.load(Acquire) > ticket.0
+    }
+
+    /// Refreshes the `full` hint after the queue changed (called under the lock). It writes
+    /// only on a change, so a busy channel does not bounce the hint's cache line around.
+    fn update_full_hint(&self, state: &State<T>) {
+        let full = state.queue.len() == state.capacity;
+        if self.full.load(Relaxed) != full {
+            self.full.store(full, Relaxed);
+        }
     }
 }
 
