@@ -152,6 +152,18 @@ impl<F: Future> Future for JoinAll<F> {
     }
 }
 
+impl<F: Future> Drop for JoinAll<F> {
+    fn drop(&mut self) {
+        // Child wakers may outlive us inside the resources the children waited on; each
+        // holds the shared part, which holds the parent's waker. Release that waker now
+        // rather than when the last child waker goes. (The children themselves are dropped
+        // in place after this, as pinning requires.)
+        if let Some(woken) = &self.woken {
+            drop(woken.parent.take());
+        }
+    }
+}
+
 impl<F: Future> fmt::Debug for JoinAll<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JoinAll").field("remaining", &self.remaining).finish_non_exhaustive()

@@ -130,6 +130,15 @@ impl<T> Inner<T> {
 /// assert_eq!(rx.await, Ok("done"));
 /// # });
 /// ```
+///
+/// The halves are `Send` only if `T` is: a channel must not smuggle an `Rc` to another
+/// thread.
+///
+/// ```compile_fail
+/// fn assert_send<S: Send>(_: S) {}
+/// let (tx, _rx) = clockwork::sync::oneshot::channel::<std::rc::Rc<u8>>();
+/// assert_send(tx);
+/// ```
 pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
     let inner = Arc::new(Inner {
         state: AtomicUsize::new(0),
@@ -242,9 +251,13 @@ impl<T> Future for Receiver<T> {
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
         if let Some(inner) = self.inner.take() {
-            // We touch nothing after this: a value sent meanwhile stays in the cell and is
-            // dropped with the last `Arc`.
+            // Our waker would otherwise stay in the slot (keeping our task's allocation
+            // alive) for as long as the sender lives. Take it before publishing RX_CLOSED.
+            let waker = inner.rx_waker.take();
+            // We touch no shared field after this: a value sent meanwhile stays in the cell
+            // and is dropped with the last `Arc`.
             inner.state.fetch_or(RX_CLOSED, AcqRel);
+            drop(waker); // user code: last
         }
     }
 }

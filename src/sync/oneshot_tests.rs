@@ -113,3 +113,16 @@ fn a_noop_poll_does_not_replace_the_real_waker() {
     tx.send(1).unwrap();
     assert_eq!(woken.get(), 1, "the real waker must still be woken");
 }
+
+#[cfg(not(loom))]
+#[test]
+fn dropping_the_receiver_releases_its_waker_while_the_sender_lives() {
+    let (tx, mut rx) = channel::<u8>();
+    let (waker, counter) = counting_waker();
+    assert!(poll(&mut rx, &waker).is_pending());
+    drop(waker);
+    assert_eq!(std::sync::Arc::strong_count(&counter), 2, "the slot holds a clone");
+    drop(rx);
+    assert_eq!(std::sync::Arc::strong_count(&counter), 1, "released with the receiver");
+    assert!(tx.is_closed());
+}

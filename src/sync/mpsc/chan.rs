@@ -321,10 +321,16 @@ impl<T> Chan<T> {
     }
 
     /// The receiver is gone: close, and drop every queued value (outside the lock).
+    /// It also drops the receiver's registered waker, which would otherwise keep the receiving
+    /// task's allocation alive for as long as any sender lives.
     pub(super) fn drop_receiver(&self) {
         self.close();
-        let queued = std::mem::take(&mut self.lock().queue);
+        let mut state = self.lock();
+        let queued = std::mem::take(&mut state.queue);
+        let waker = state.rx_waker.take();
+        drop(state);
         drop(queued);
+        drop(waker);
     }
 }
 

@@ -48,6 +48,14 @@ use std::task::{Context, Poll};
 ///
 /// If `capacity` is 0: a channel with no room could never accept a value (a rendezvous
 /// channel is a different design, not provided here).
+///
+/// The halves are `Send` only if `T` is (the mutex makes the channel `Sync` only then):
+///
+/// ```compile_fail
+/// fn assert_send<S: Send>(_: S) {}
+/// let (tx, _rx) = clockwork::sync::mpsc::channel::<std::rc::Rc<u8>>(1);
+/// assert_send(tx);
+/// ```
 #[track_caller]
 pub fn channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
     assert!(capacity >= 1, "mpsc::channel: capacity must be at least 1, got 0");

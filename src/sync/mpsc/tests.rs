@@ -175,3 +175,16 @@ fn a_waker_may_reenter_the_channel() {
     assert_eq!(rx.try_recv(), Ok(1));
     assert_eq!(rx.try_recv(), Ok(99));
 }
+
+#[cfg(not(loom))]
+#[test]
+fn dropping_the_receiver_releases_its_waker_while_senders_live() {
+    let (tx, mut rx) = channel::<u8>(1);
+    let (waker, counter) = counting_waker();
+    assert!(rx.poll_recv(&mut Context::from_waker(&waker)).is_pending());
+    drop(waker);
+    assert_eq!(std::sync::Arc::strong_count(&counter), 2, "the channel holds a clone");
+    drop(rx);
+    assert_eq!(std::sync::Arc::strong_count(&counter), 1, "released with the receiver");
+    assert!(tx.is_closed());
+}
