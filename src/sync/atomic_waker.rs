@@ -27,6 +27,7 @@
 //! | `IDLE`        | `wake` starts          | `WAKING`                | `AtomicWaker::lock_for_wake`     |
 //! | `WAKING`      | `wake` ends            | `IDLE` (by an RMW: see there) | `AtomicWaker::finish_wake` |
 //! | `WAKING`      | `register`             | `WAKING` (unchanged), registrant wakes its own waker | (the CAS in `register` fails) |
+//! | `WAKING`      | another `wake`         | `WAKING` (unchanged); the holder's wake covers both | `AtomicWaker::lock_for_wake` (fails) |
 //!
 //! **Panicking wakers.** `Waker::clone`, `wake` and `drop` run user code and may panic. We
 //! never run them while holding the slot: `register` clones *before* taking it, and every
@@ -81,7 +82,8 @@ impl AtomicWaker {
     /// Stores `waker` as the one to wake, replacing any earlier one (the latest waker wins).
     ///
     /// Call this *before* checking the condition you wait for. If a `wake` races with this
-    /// call, `waker` is woken at once (a spurious wake-up at worst, never a lost one).
+    /// call, `waker` is woken at once (a spurious wake-up at worst, never a lost one). A
+    /// no-op waker is ignored, keeping the earlier one (see [`is_noop`]).
     ///
     /// # Panics
     ///
@@ -107,9 +109,10 @@ impl AtomicWaker {
                 drop(old);
             }
             Err(state) if state & REGISTERING == 0 => {
-                // A `wake` owns the slot right now and will take the *old* waker. Our
-                // caller is about to check its condition, but the waker may have been
-                // meant for the new waker: wake it ourselves, to be safe.
+                // A `wake` owns the slot right now and is taking the *old* waker; ours
+                // cannot be stored. That wake-up was meant for whoever waits now, so we
+                // deliver it to our own waker: the task is polled again and registers
+                // again then. A spurious wake-up at worst.
                 new.wake();
             }
             Err(_) => panic!(
@@ -170,10 +173,10 @@ impl AtomicWaker {
                 // SAFETY: REGISTERING is still set, so we still own the slot. Wakers only
                 // ever add the WAKING bit, which is already set, so nobody else can take it.
                 let waker = self.waker.with_mut(|slot| unsafe { (*slot).take() });
-                // A swap, not a store: more wakes may have set (the already set) WAKING bit
-                // since our CAS read the state. An RMW reads the latest value, so `Acquire`
-                // sees their events, and it extends their release sequences to whoever
-                // reads IDLE next (see `finish_wake`).
+                // A swap, not a store: more wakes may have run `lock_for_wake` (setting a bit
+                // that was already set) since our CAS read the state. An RMW reads the
+                // latest value, so its `Acquire` sees their events, and it extends their
+                // release sequences to whoever reads IDLE next (see `finish_wake`).
                 self.state.swap(IDLE, AcqRel);
                 waker
             }

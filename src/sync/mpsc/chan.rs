@@ -18,8 +18,8 @@
 //! **Locking rules.** We never run user code under the lock: `Waker::clone`, `wake`, and the
 //! destructors of wakers and values are all called after the guard is dropped. (A waker or
 //! a value's `Drop` could re-enter this channel and deadlock, or panic mid-update.) The
-//! shortcut admitted: the receiver's pending path locks twice, so it can clone its waker in
-//! between.
+//! shortcut admitted: a receiver that finds the queue empty, and a sender that finds it
+//! full against the `full` hint, lock twice, so they can clone their waker in between.
 //!
 //! Rejected alternative: a lock-free queue plus a semaphore (tokio's design). Faster under
 //! heavy multi-core contention, but an order of magnitude more code to read and to model.
@@ -147,7 +147,7 @@ impl<T> Chan<T> {
 
     /// Pushes `value` if there is room and the receiver is open; wakes the receiver.
     pub(super) fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
-        let mut state = self.lock();
+        let state = self.lock();
         if state.closed {
             return Err(TrySendError::Closed(value));
         }
@@ -155,11 +155,7 @@ impl<T> Chan<T> {
             // Also true whenever senders are waiting: newcomers queue behind them.
             return Err(TrySendError::Full(value));
         }
-        state.queue.push_back(value);
-        self.update_full_hint(&state);
-        let receiver = state.rx_waker.take();
-        drop(state);
-        wake(receiver);
+        self.push_and_wake(state, value);
         Ok(())
     }
 
@@ -186,18 +182,24 @@ impl<T> Chan<T> {
         }
         if state.queue.len() < state.capacity {
             // There was room after all (the hint was stale, or the receiver was quick).
-            state.queue.push_back(value);
-            self.update_full_hint(&state);
-            let receiver = state.rx_waker.take();
-            drop(state);
+            self.push_and_wake(state, value);
             drop(waker);
-            wake(receiver);
             return SendStart::Sent;
         }
         let ticket = state.next_ticket;
         state.next_ticket += 1;
         state.waiting.push_back(Parked { ticket, value, waker });
         SendStart::Parked(Ticket(ticket))
+    }
+
+    /// Queues `value` (the caller checked there is room), then wakes a waiting receiver
+    /// once the lock is released.
+    fn push_and_wake(&self, mut state: MutexGuard<'_, State<T>>, value: T) {
+        state.queue.push_back(value);
+        self.update_full_hint(&state);
+        let receiver = state.rx_waker.take();
+        drop(state);
+        wake(receiver);
     }
 
     /// A parked sender checks on its value; while it waits, `waker` replaces its old one.
@@ -268,9 +270,10 @@ impl<T> Chan<T> {
         let mut sender = None;
         if !state.closed {
             if let Some(parked) = state.waiting.pop_front() {
-                state.queue.push_back(parked.value); // hand-off: the slot is theirs
-                                                     // Release: a sender that reads this number is done; nothing else to publish,
-                                                     // but Release/Acquire keeps the reasoning simple.
+                // Hand-off: the freed slot is theirs. Then tell them, without the lock:
+                // Release pairs with the Acquire in `was_served` (nothing else to publish,
+                // but the pair keeps the reasoning simple).
+                state.queue.push_back(parked.value);
                 self.served.store(parked.ticket + 1, Release);
                 sender = parked.waker;
             }
