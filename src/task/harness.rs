@@ -54,7 +54,7 @@ pub(super) unsafe fn poll<F: Future, S: Schedule>(ptr: NonNull<Header>) {
     let cell = unsafe { cell::<F, S>(ptr) };
     match cell.header.state.transition_to_running() {
         TransitionToRunning::Success => {}
-        TransitionToRunning::Cancelled => return cancel_and_complete(cell, ptr),
+        TransitionToRunning::Cancelled => return finish::<F, S>(cancel_and_complete(cell, ptr), ptr),
         TransitionToRunning::Failed => return,
         // SAFETY: the last reference was ours.
         TransitionToRunning::Dealloc => return unsafe { dealloc::<F, S>(ptr) },
@@ -63,7 +63,7 @@ pub(super) unsafe fn poll<F: Future, S: Schedule>(ptr: NonNull<Header>) {
     // point at the task without a reference of its own.
     let waker = unsafe { WakerRef::new(ptr) };
     if poll_future(cell, &waker).is_ready() {
-        return complete(cell, ptr);
+        return finish::<F, S>(complete(cell, ptr), ptr);
     }
     match cell.header.state.transition_to_idle() {
         TransitionToIdle::Ok => {}
@@ -75,7 +75,20 @@ pub(super) unsafe fn poll<F: Future, S: Schedule>(ptr: NonNull<Header>) {
         }
         // SAFETY: the last reference was ours.
         TransitionToIdle::OkDealloc => unsafe { dealloc::<F, S>(ptr) },
-        TransitionToIdle::Cancelled => cancel_and_complete(cell, ptr),
+        TransitionToIdle::Cancelled => finish::<F, S>(cancel_and_complete(cell, ptr), ptr),
+    }
+}
+
+/// Frees the task if completion dropped the last reference.
+///
+/// Freeing happens here, in the vtable entry, and not inside `complete`: a function that
+/// received `&Cell` as an argument must not free the cell while that borrow is live (Miri's
+/// Stacked Borrows rejects it, and rightly: the compiler may assume the borrow stays valid
+/// for the whole call).
+fn finish<F: Future, S: Schedule>(dealloc_now: bool, ptr: NonNull<Header>) {
+    if dealloc_now {
+        // SAFETY: `complete` reported that it dropped the last reference.
+        unsafe { dealloc::<F, S>(ptr) }
     }
 }
 
@@ -113,7 +126,7 @@ pub(super) unsafe fn shutdown<F: Future, S: Schedule>(ptr: NonNull<Header>) {
     let cell = unsafe { cell::<F, S>(ptr) };
     if cell.header.state.transition_to_shutdown() {
         // We own RUNNING now; the owned-list reference plays the poller's reference.
-        cancel_and_complete(cell, ptr);
+        finish::<F, S>(cancel_and_complete(cell, ptr), ptr);
     } else {
         // Running on another thread (which will see CANCELLED) or already complete.
         // SAFETY: we own this reference.
@@ -209,17 +222,21 @@ fn drop_future<F: Future, S>(cell: &Cell<F, S>) -> Result<(), JoinError> {
 }
 
 /// Cancels (drops the future, stores "cancelled" or the drop's panic), then completes.
-fn cancel_and_complete<F: Future, S: Schedule>(cell: &Cell<F, S>, ptr: NonNull<Header>) {
+/// Returns `true` if the caller must free the task.
+#[must_use]
+fn cancel_and_complete<F: Future, S: Schedule>(cell: &Cell<F, S>, ptr: NonNull<Header>) -> bool {
     let error = match drop_future(cell) {
         Ok(()) => JoinError::cancelled(cell.header.id),
         Err(panic) => panic,
     };
     set_stage(cell, Stage::Finished(Err(error)));
-    complete(cell, ptr);
+    complete(cell, ptr)
 }
 
 /// `RUNNING` → `COMPLETE`: notify the `JoinHandle`, leave the owned list, drop references.
-fn complete<F: Future, S: Schedule>(cell: &Cell<F, S>, ptr: NonNull<Header>) {
+/// Returns `true` if that dropped the last reference: the caller must then free the task.
+#[must_use]
+fn complete<F: Future, S: Schedule>(cell: &Cell<F, S>, ptr: NonNull<Header>) -> bool {
     let snapshot = cell.header.state.transition_to_complete();
     notify_join_handle(cell, snapshot);
     // SAFETY: borrowed only for the call; `release` returns the list's reference if the
@@ -230,10 +247,7 @@ fn complete<F: Future, S: Schedule>(cell: &Cell<F, S>, ptr: NonNull<Header>) {
     if let Some(task) = released {
         task.into_raw(); // its reference is dropped together with ours, just below
     }
-    if cell.header.state.transition_to_terminal(count) {
-        // SAFETY: that was the last reference.
-        unsafe { dealloc::<F, S>(ptr) }
-    }
+    cell.header.state.transition_to_terminal(count)
 }
 
 /// Completion's side of the join protocol (rules 4 and 6 in `task/mod.rs`).

@@ -39,6 +39,8 @@ mod waker;
 mod yield_now;
 
 #[cfg(test)]
+mod loom_tests;
+#[cfg(test)]
 mod tests;
 
 pub use join::{JoinError, JoinHandle};

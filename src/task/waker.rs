@@ -63,21 +63,25 @@ impl Deref for WakerRef {
     }
 }
 
-/// Recovers the header pointer from a waker's data pointer.
+/// Recovers the task pointer from a waker's data pointer.
+///
+/// The pointer is rebuilt from `data` itself, never from a `&Header`: a pointer derived
+/// from a reference may only reach the referent's bytes, and `schedule` / `dealloc` need
+/// the whole allocation (Miri's Stacked Borrows checks exactly this).
 ///
 /// # Safety
 ///
 /// `data` must come from a waker built by this module (so it is a task header pointer)
 /// whose reference is still held.
-unsafe fn header<'a>(data: *const ()) -> &'a Header {
-    // SAFETY: per the contract, `data` is a non-null pointer to a live task header.
-    unsafe { &*(data as *const Header) }
+unsafe fn task_ptr(data: *const ()) -> NonNull<Header> {
+    // SAFETY: per the contract, `data` is a non-null task pointer.
+    unsafe { NonNull::new_unchecked(data as *mut Header) }
 }
 
 unsafe fn clone(data: *const ()) -> RawWaker {
     // SAFETY: `data` is the task pointer of the waker being cloned, which holds (or, for a
     // `WakerRef`, borrows the poller's) reference, so the task is alive.
-    let header = unsafe { header(data) };
+    let header = unsafe { task_ptr(data).as_ref() };
     header.state.ref_inc();
     RawWaker::new(data, &WAKER_VTABLE)
 }
@@ -85,8 +89,9 @@ unsafe fn clone(data: *const ()) -> RawWaker {
 unsafe fn wake(data: *const ()) {
     // SAFETY: `wake` consumes a waker that owns one reference, so the task is alive until
     // that reference is handed over or dropped below.
-    let header = unsafe { header(data) };
-    let ptr = NonNull::from(header);
+    let ptr = unsafe { task_ptr(data) };
+    // SAFETY: alive, as above; the header is only read through shared references.
+    let header = unsafe { ptr.as_ref() };
     match header.state.transition_to_notified_by_val() {
         // SAFETY: the waker's reference became the queue's reference (`Submit`).
         TransitionToNotified::Submit => unsafe { (header.vtable.schedule)(ptr) },
@@ -98,10 +103,12 @@ unsafe fn wake(data: *const ()) {
 
 unsafe fn wake_by_ref(data: *const ()) {
     // SAFETY: the waker is borrowed, so its reference keeps the task alive for this call.
-    let header = unsafe { header(data) };
+    let ptr = unsafe { task_ptr(data) };
+    // SAFETY: alive, as above.
+    let header = unsafe { ptr.as_ref() };
     match header.state.transition_to_notified_by_ref() {
         // SAFETY: the transition took a new reference for the queue, which `schedule` adopts.
-        TransitionToNotified::Submit => unsafe { (header.vtable.schedule)(NonNull::from(header)) },
+        TransitionToNotified::Submit => unsafe { (header.vtable.schedule)(ptr) },
         TransitionToNotified::DoNothing => {}
         TransitionToNotified::Dealloc => unreachable!("wake_by_ref never drops a reference"),
     }
@@ -110,9 +117,11 @@ unsafe fn wake_by_ref(data: *const ()) {
 unsafe fn drop_waker(data: *const ()) {
     // SAFETY: the waker being dropped owns one reference, so the task is alive until we
     // release it here.
-    let header = unsafe { header(data) };
+    let ptr = unsafe { task_ptr(data) };
+    // SAFETY: alive, as above.
+    let header = unsafe { ptr.as_ref() };
     if header.state.ref_dec() {
         // SAFETY: that was the last reference; nothing else can reach the task.
-        unsafe { (header.vtable.dealloc)(NonNull::from(header)) }
+        unsafe { (header.vtable.dealloc)(ptr) }
     }
 }
