@@ -188,3 +188,18 @@ fn dropping_the_receiver_releases_its_waker_while_senders_live() {
     assert_eq!(std::sync::Arc::strong_count(&counter), 1, "released with the receiver");
     assert!(tx.is_closed());
 }
+
+#[cfg(not(loom))]
+#[test]
+fn a_panicking_receiver_waker_leaves_the_channel_usable() {
+    use crate::sync::test_waker::panicking_wake_waker;
+    let (tx, mut rx) = channel(2);
+    let (bad, _) = panicking_wake_waker();
+    assert!(rx.poll_recv(&mut Context::from_waker(&bad)).is_pending());
+    let sent = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| tx.try_send(1)));
+    assert!(sent.is_err(), "the waker's panic reaches the sender that woke it");
+    // The value was queued before the wake-up, and the lock is not poisoned or held.
+    tx.try_send(2).unwrap();
+    assert_eq!(rx.try_recv(), Ok(1));
+    assert_eq!(rx.try_recv(), Ok(2));
+}
