@@ -15,7 +15,7 @@
 //! | cell access                      | allowed when                                    |
 //! |----------------------------------|-------------------------------------------------|
 //! | sender writes the value          | before it sets `COMPLETE`                        |
-//! | sender takes the value back      | its own `COMPLETE` swap returned `RX_CLOSED` set: the receiver is gone |
+//! | sender takes the value back      | its `fetch_or(COMPLETE \| VALUE)` returned `RX_CLOSED` set: the receiver is gone |
 //! | receiver takes the value         | it loaded `COMPLETE \| VALUE` (and, being alive, `RX_CLOSED` is clear) |
 //!
 //! **Freeing is not a state.** Both halves hold an `Arc` to the shared part; memory is freed
