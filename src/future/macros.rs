@@ -23,8 +23,9 @@
 /// Waits for every future; evaluates to a tuple of their outputs, in order.
 ///
 /// The futures run concurrently in the current task (polled in place, pinned on the
-/// stack). Each unfinished future is polled on every wake-up; finished ones are not. Use
-/// inside `async` code only.
+/// stack). Each is a `MaybeDone`: `Pending(future)` until it returns `Ready`, then
+/// `Done(output)` and never polled again; when all are `Done`, the outputs are taken as a
+/// tuple. Each unfinished future is polled on every wake-up. Use inside `async` code only.
 ///
 /// ```
 /// # clockwork::block_on(async {
@@ -78,7 +79,14 @@ macro_rules! join {
 ///
 /// Every `future` expression is evaluated first, in order; then the futures are polled in
 /// place, starting at a pseudo-randomly chosen branch so that no branch can starve the
-/// others. A handler runs in the enclosing function: `return`, `break`, `?` and `.await`
+/// others. Each branch is a small state machine:
+///
+/// ```text
+///   Enabled --Ready(v), v matches its pattern--> wins: the others are dropped, its handler runs
+///      |    --Ready(v), v does not match------> Disabled (never polled again)
+///      +-- Pending: stays Enabled              every branch Disabled => `else` (or a panic)
+/// ```
+/// A handler runs in the enclosing function: `return`, `break`, `?` and `.await`
 /// work in it as usual.
 ///
 /// ```
