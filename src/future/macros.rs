@@ -126,43 +126,49 @@ macro_rules! select {
         )])
     };
     // The state machine: poll enabled branches from a random start until one output matches.
+    // The futures live in an inner block, so they are all dropped *before* the winning
+    // handler runs: a handler may then use what the futures borrowed (`rx.close()` after
+    // `rx.recv()`).
     (@run [$(($fut:ident $out:ident $on:ident [$p:pat] [$f:expr] [$body:expr]))*] [$else:expr]) => {{
-        $(
-            let mut $fut = ::core::pin::pin!(::core::future::IntoFuture::into_future($f));
-            let mut $out = ::core::option::Option::None;
-            let mut $on = true;
-        )*
-        let branches: usize = 0 $( + { let _ = &$on; 1 } )*;
-        $crate::future::poll_fn(|cx| {
-            let start = $crate::future::select_start(branches);
-            for step in 0..branches {
-                let which = (start + step) % branches;
-                let mut index = 0;
-                $(
-                    if which == index && $on {
-                        if let ::core::task::Poll::Ready(value) =
-                            ::core::future::Future::poll($fut.as_mut(), cx)
-                        {
-                            $on = false; // finished: never poll it again
-                            #[allow(unused_variables, unused_mut, unreachable_patterns)]
-                            let matched = match &value { $p => true, _ => false };
-                            if matched {
-                                $out = ::core::option::Option::Some(value);
-                                return ::core::task::Poll::Ready(());
+        let ($($out,)*) = {
+            $(
+                let mut $fut = ::core::pin::pin!(::core::future::IntoFuture::into_future($f));
+                let mut $out = ::core::option::Option::None;
+                let mut $on = true;
+            )*
+            let branches: usize = 0 $( + { let _ = &$on; 1 } )*;
+            $crate::future::poll_fn(|cx| {
+                let start = $crate::future::select_start(branches);
+                for step in 0..branches {
+                    let which = (start + step) % branches;
+                    let mut index = 0;
+                    $(
+                        if which == index && $on {
+                            if let ::core::task::Poll::Ready(value) =
+                                ::core::future::Future::poll($fut.as_mut(), cx)
+                            {
+                                $on = false; // finished: never poll it again
+                                #[allow(unused_variables, unused_mut, unreachable_patterns)]
+                                let matched = match &value { $p => true, _ => false };
+                                if matched {
+                                    $out = ::core::option::Option::Some(value);
+                                    return ::core::task::Poll::Ready(());
+                                }
                             }
                         }
-                    }
-                    index += 1;
-                )*
-                let _ = index;
-            }
-            if false $( || $on )* {
-                ::core::task::Poll::Pending
-            } else {
-                ::core::task::Poll::Ready(()) // every branch disabled: the `else` branch
-            }
-        })
-        .await;
+                        index += 1;
+                    )*
+                    let _ = index;
+                }
+                if false $( || $on )* {
+                    ::core::task::Poll::Pending
+                } else {
+                    ::core::task::Poll::Ready(()) // every branch disabled: the `else` branch
+                }
+            })
+            .await;
+            ($($out,)*)
+        };
         $(
             if let ::core::option::Option::Some(value) = $out {
                 match value {

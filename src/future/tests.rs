@@ -214,3 +214,21 @@ fn select_macro_is_fair() {
         assert!(wins.iter().all(|&w| (700..=1300).contains(&w)), "wins: {wins:?}");
     });
 }
+
+#[test]
+fn select_macro_drops_the_futures_before_the_handler_runs() {
+    block_on(async {
+        let (tx, mut rx) = crate::sync::mpsc::channel::<u32>(2);
+        tx.try_send(1).unwrap();
+        // The handler needs `&mut rx`, which `rx.recv()` borrowed: only fine if the futures
+        // are gone by the time the handler runs.
+        let got = crate::select! {
+            Some(v) = rx.recv() => {
+                rx.close();
+                v
+            }
+        };
+        assert_eq!(got, 1);
+        assert!(tx.is_closed());
+    });
+}
