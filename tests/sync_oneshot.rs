@@ -5,6 +5,9 @@ mod common;
 use common::on_both;
 
 use clockwork::sync::oneshot;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::Poll;
 
 #[test]
 fn value_crosses_spawned_tasks() {
@@ -61,6 +64,27 @@ fn receiver_moved_to_another_task_after_a_first_poll() {
             clockwork::task::yield_now().await;
             tx.send(7).unwrap();
             assert_eq!(receiving.await.unwrap(), Ok(7), "the latest waker must be woken");
+        });
+    });
+}
+
+#[test]
+fn try_recv_peeks_without_stranding_the_waiting_task() {
+    on_both(|_flavour, rt| {
+        rt.block_on(async {
+            let (tx, mut rx) = oneshot::channel::<u8>();
+            let waiting = clockwork::spawn(clockwork::future::poll_fn(move |cx| {
+                // Poll (registering this task's waker), then peek in the same poll: the
+                // peek must not replace the waker (tokio#8279).
+                if let Poll::Ready(out) = Pin::new(&mut rx).poll(cx) {
+                    return Poll::Ready(out);
+                }
+                assert_eq!(rx.try_recv(), Err(oneshot::error::TryRecvError::Empty));
+                Poll::Pending
+            }));
+            clockwork::task::yield_now().await; // let it poll and peek
+            tx.send(3).unwrap();
+            assert_eq!(waiting.await.unwrap(), Ok(3), "the real waker must still be woken");
         });
     });
 }

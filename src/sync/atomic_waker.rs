@@ -82,17 +82,13 @@ impl AtomicWaker {
     /// Stores `waker` as the one to wake, replacing any earlier one (the latest waker wins).
     ///
     /// Call this *before* checking the condition you wait for. If a `wake` races with this
-    /// call, `waker` is woken at once (a spurious wake-up at worst, never a lost one). A
-    /// no-op waker is ignored, keeping the earlier one (see [`is_noop`]).
+    /// call, `waker` is woken at once (a spurious wake-up at worst, never a lost one).
     ///
     /// # Panics
     ///
     /// If another thread is registering at the same moment (a caller bug), or if the
     /// waker's `clone`, `wake` or `drop` panics. In every case the slot stays usable.
     pub(crate) fn register(&self, waker: &Waker) {
-        if is_noop(waker) {
-            return; // keep the real waker of an earlier poll (see `is_noop`)
-        }
         // Clone first: if `clone` panics, we have not touched the state yet.
         let new = waker.clone();
         match self.lock_for_register() {
@@ -205,16 +201,6 @@ impl AtomicWaker {
     fn finish_wake(&self) {
         self.state.fetch_and(!WAKING, Release);
     }
-}
-
-/// Whether `waker` is std's no-op waker ([`Waker::noop`]), which wakes nobody.
-///
-/// A poll with it (a `now_or_never`-style peek) must not overwrite the real waker that an
-/// earlier poll registered: that task would then never be woken (tokio#8279). Keeping the
-/// old waker costs at most one spurious wake-up. Best effort: `will_wake` may not recognise
-/// a no-op waker built elsewhere (e.g. by `futures`); that one is registered as usual.
-pub(crate) fn is_noop(waker: &Waker) -> bool {
-    waker.will_wake(Waker::noop())
 }
 
 impl Default for AtomicWaker {

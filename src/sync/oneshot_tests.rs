@@ -104,12 +104,13 @@ fn polling_after_completion_panics() {
 
 #[cfg(not(loom))]
 #[test]
-fn a_noop_poll_does_not_replace_the_real_waker() {
-    // Scenario: a task polls, then someone peeks with a no-op waker (`now_or_never`-style).
+fn try_recv_leaves_the_registered_waker_alone() {
+    // tokio#8279: a non-blocking peek that polled with a no-op waker replaced the waker of
+    // the task really waiting. `try_recv` never touches the waker slot.
     let (tx, mut rx) = channel();
     let (real, woken) = counting_waker();
     assert!(poll(&mut rx, &real).is_pending());
-    assert!(poll(&mut rx, Waker::noop()).is_pending());
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
     tx.send(1).unwrap();
     assert_eq!(woken.get(), 1, "the real waker must still be woken");
 }

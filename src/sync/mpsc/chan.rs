@@ -30,7 +30,6 @@ use super::error::{TryRecvError, TrySendError};
 use crate::loom::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use crate::loom::sync::atomic::{AtomicBool, AtomicU64};
 use crate::loom::sync::{Mutex, MutexGuard};
-use crate::sync::atomic_waker::is_noop;
 use std::collections::VecDeque;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::task::{Poll, Waker};
@@ -207,8 +206,7 @@ impl<T> Chan<T> {
         if self.was_served(ticket) {
             return ParkedOutcome::Delivered; // the common case after a wake-up: no lock
         }
-        // User code (`clone`) runs before taking the lock. A no-op waker keeps the old one.
-        let new_waker = if is_noop(waker) { None } else { Some(waker.clone()) };
+        let new_waker = waker.clone(); // user code: before taking the lock
         let mut state = self.lock();
         let Some(index) = state.find(ticket) else {
             drop(state);
@@ -219,10 +217,7 @@ impl<T> Chan<T> {
             drop(state);
             return ParkedOutcome::Closed(parked.value); // `parked.waker` is `None` after close
         }
-        let old = match new_waker {
-            Some(new) => state.waiting[index].waker.replace(new),
-            None => None,
-        };
+        let old = state.waiting[index].waker.replace(new_waker);
         drop(state);
         drop(old); // a waker's drop is user code too
         ParkedOutcome::Waiting
@@ -290,9 +285,6 @@ impl<T> Chan<T> {
             Ok(value) => return Poll::Ready(Some(value)),
             Err(TryRecvError::Disconnected) => return Poll::Ready(None),
             Err(TryRecvError::Empty) => {}
-        }
-        if is_noop(waker) {
-            return Poll::Pending; // keep the real waker of an earlier poll (see `is_noop`)
         }
         // Second lock: we cloned outside it. Register, then check again (a sender may have
         // pushed in between; it found no waker to wake).
