@@ -72,6 +72,7 @@ impl Parker {
 
     /// Like [`Parker::park`], but gives up after `timeout`. `Duration::ZERO` only consumes
     /// a stored token.
+    #[cfg_attr(not(loom), allow(dead_code))] // only the loom driver parks with a timeout
     pub(crate) fn park_timeout(&mut self, timeout: Duration) {
         self.inner.park(Some(timeout));
     }

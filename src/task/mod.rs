@@ -9,7 +9,7 @@
 //!
 //! A task is freed when its reference count (in the state word) reaches zero. References
 //! are held by: the owned-tasks list (until the task completes), a run queue entry
-//! ([`Notified`], while the task is `NOTIFIED`), the [`JoinHandle`] (until dropped), and
+//! (`Notified`, while the task is `NOTIFIED`), the [`JoinHandle`] (until dropped), and
 //! each [`Waker`](std::task::Waker) clone. A new task starts with three: list, queue,
 //! handle. The waker handed to `poll` borrows the queue's reference instead of taking one.
 //!

@@ -78,6 +78,7 @@ impl TestSched {
         self.0.schedules.load(SeqCst)
     }
 
+    #[cfg_attr(loom, allow(dead_code))] // used by the lifecycle tests, not the models
     pub(super) fn queued(&self) -> usize {
         self.0.queue.lock().len()
     }
@@ -104,6 +105,7 @@ pub(super) struct CountsInner {
 }
 
 impl Counts {
+    #[cfg_attr(loom, allow(dead_code))]
     pub(super) fn polls(&self) -> usize {
         self.0.polls.load(SeqCst)
     }

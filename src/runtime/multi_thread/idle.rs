@@ -67,6 +67,11 @@ impl Idle {
         self.num_sleeping.fetch_sub(1, SeqCst);
         Some(index)
     }
+
+    /// How many workers are announced as sleeping (one atomic load).
+    pub(crate) fn num_sleeping(&self) -> usize {
+        self.num_sleeping.load(SeqCst)
+    }
 }
 
 #[cfg(test)]

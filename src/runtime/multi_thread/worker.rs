@@ -27,6 +27,8 @@ struct Worker {
     index: usize,
     parker: Parker,
     tick: u32,
+    /// Woken by `notify_one` and has not found work yet.
+    just_woken: bool,
 }
 
 /// The body of worker thread `index`.
@@ -34,12 +36,15 @@ pub(super) fn run(handle: scheduler::Handle, index: usize, parker: Parker) {
     let scheduler::Handle::MultiThread(shared) = &handle else {
         unreachable!("a worker always belongs to a multi-thread runtime")
     };
-    let mut worker = Worker { shared: shared.clone(), index, parker, tick: 0 };
+    let mut worker = Worker { shared: shared.clone(), index, parker, tick: 0, just_woken: false };
     context::set_worker(Some((shared.id(), index)));
     let _enter = context::enter_runtime(&handle);
     while !worker.shared.shutdown.load(SeqCst) {
         match worker.next_task() {
             Some(task) => {
+                if std::mem::take(&mut worker.just_woken) {
+                    worker.shared.woken_worker_found_work();
+                }
                 task.run();
                 worker.tick = worker.tick.wrapping_add(1);
                 if worker.tick % EVENT_INTERVAL == 0 {
@@ -107,7 +112,7 @@ impl Worker {
         shared.idle.sleep(self.index);
         fence(SeqCst); // pairs with the fence in `Shared::notify_one`
         if shared.has_work() || shared.shutdown.load(SeqCst) {
-            shared.idle.unannounce(self.index);
+            self.unannounce(&shared);
             return;
         }
         let driver = shared.driver_slot.try_lock().and_then(|mut slot| slot.take());
@@ -123,6 +128,15 @@ impl Worker {
             }
             None => self.parker.park(),
         }
-        shared.idle.unannounce(self.index);
+        self.unannounce(&shared);
+    }
+
+    /// Leaves the sleepers list. If a notifier had already taken us off it, we are the
+    /// worker it woke: clear the in-flight flag before looking for work.
+    fn unannounce(&mut self, shared: &Shared) {
+        if !shared.idle.unannounce(self.index) {
+            shared.woke_up();
+            self.just_woken = true;
+        }
     }
 }

@@ -1,0 +1,104 @@
+//! The peer benchmark suite: the same workloads on clockwork, tokio and smol, in one run,
+//! reported as ratios (these machines are noisy; only same-run ratios mean much).
+//!
+//! Run: `cargo run --release --manifest-path benches/peers/Cargo.toml [-- filter] [--runs N]`
+//!
+//! Each workload runs once to warm up, then `--runs` times (default 5) per runtime; the
+//! table shows the median. Multi-thread workloads use 2 workers, as on the CI machine.
+
+mod latch;
+mod rt;
+mod workloads;
+
+use rt::{Clockwork, Rt, Smol, Tokio};
+use std::time::Duration;
+
+/// One measured result: the median wall time of a workload on one runtime.
+struct Row {
+    workload: &'static str,
+    results: Vec<(&'static str, Duration)>,
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn measure<R: Rt>(runs: usize, workload: fn(&R) -> Duration, workers: usize) -> Duration {
+    let mut times = Vec::with_capacity(runs);
+    for i in 0..=runs {
+        let rt = R::new(workers);
+        let t = workload(&rt);
+        drop(rt);
+        if i > 0 {
+            times.push(t); // the first run warms up allocator and caches
+        }
+    }
+    median(times)
+}
+
+macro_rules! all_runtimes {
+    ($runs:expr, $name:expr, $workers:expr, $f:ident) => {
+        Row {
+            workload: $name,
+            results: vec![
+                (Clockwork::NAME, measure::<Clockwork>($runs, workloads::$f::<Clockwork>, $workers)),
+                (Tokio::NAME, measure::<Tokio>($runs, workloads::$f::<Tokio>, $workers)),
+                (Smol::NAME, measure::<Smol>($runs, workloads::$f::<Smol>, $workers)),
+            ],
+        }
+    };
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut runs = 5;
+    let mut filter = None;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--runs" => runs = it.next().and_then(|n| n.parse().ok()).expect("--runs takes a number"),
+            "--help" | "-h" => {
+                println!("usage: peers [FILTER] [--runs N]");
+                return;
+            }
+            other => filter = Some(other.to_string()),
+        }
+    }
+    let wanted = |name: &str| filter.as_deref().is_none_or(|f| name.contains(f));
+    let mut rows = Vec::new();
+    macro_rules! bench {
+        ($name:expr, $workers:expr, $f:ident) => {
+            if wanted($name) {
+                eprintln!("running {} ...", $name);
+                rows.push(all_runtimes!(runs, $name, $workers, $f));
+            }
+        };
+    }
+    bench!("ct_spawn_join (100k, current-thread)", 0, ct_spawn_join);
+    bench!("spawn_many (100k from a worker)", 2, spawn_many);
+    bench!("spawn_many_remote (100k from outside)", 2, spawn_many_remote);
+    bench!("yield_many (200 x 1000)", 2, yield_many);
+    bench!("chained_spawn (1000)", 2, chained_spawn);
+    print_table(&rows);
+}
+
+fn print_table(rows: &[Row]) {
+    println!();
+    println!("| workload | clockwork | tokio | smol | clockwork / best peer |");
+    println!("|---|---|---|---|---|");
+    for row in rows {
+        let get = |name: &str| row.results.iter().find(|(n, _)| *n == name).map(|(_, d)| *d).unwrap();
+        let cw = get("clockwork");
+        let best = get("tokio").min(get("smol"));
+        let fmt = |d: Duration| format!("{:.3} ms", d.as_secs_f64() * 1e3);
+        println!(
+            "| {} | {} | {} | {} | {:.2}x |",
+            row.workload,
+            fmt(cw),
+            fmt(get("tokio")),
+            fmt(get("smol")),
+            cw.as_secs_f64() / best.as_secs_f64()
+        );
+    }
+}

@@ -1,0 +1,151 @@
+//! One trait, three runtimes: the operations the workloads need, each mapped to the
+//! runtime's own API (its own spawn, yield, oneshot, sleep), so each is measured as its
+//! users would use it.
+
+use std::future::Future;
+
+pub trait Rt: Clone + Send + Sync + 'static {
+    const NAME: &'static str;
+    /// A runtime with `workers` worker threads (0 = a current-thread runtime).
+    fn new(workers: usize) -> Self;
+    fn block_on<F: Future>(&self, f: F) -> F::Output;
+    /// Spawns a detached task.
+    fn spawn<F: Future<Output = ()> + Send + 'static>(&self, f: F);
+    /// Spawns a task and returns a future for its output.
+    fn spawn_join<T: Send + 'static, F: Future<Output = T> + Send + 'static>(
+        &self,
+        f: F,
+    ) -> impl Future<Output = T> + Send + 'static;
+    fn yield_now() -> impl Future<Output = ()> + Send;
+    /// A copy for tasks to capture: it can spawn, but does not own the runtime.
+    fn handle_only(&self) -> Self;
+}
+
+/// The runtime is owned by the benchmark (an `Arc` only so the struct can be cloned into
+/// the measuring code); tasks capture the handle. Dropping the last owner inside a task
+/// would be a shutdown from inside the runtime, which both clockwork and tokio refuse.
+#[derive(Clone)]
+#[allow(dead_code)] // field 0 owns the runtime: dropping the last owner shuts it down
+pub struct Clockwork(Option<std::sync::Arc<clockwork::Runtime>>, clockwork::runtime::Handle);
+
+impl Rt for Clockwork {
+    const NAME: &'static str = "clockwork";
+    fn new(workers: usize) -> Self {
+        let rt = if workers == 0 {
+            clockwork::runtime::Builder::new_current_thread().build()
+        } else {
+            clockwork::runtime::Builder::new_multi_thread().worker_threads(workers).build()
+        }
+        .unwrap();
+        let handle = rt.handle().clone();
+        Clockwork(Some(std::sync::Arc::new(rt)), handle)
+    }
+    fn block_on<F: Future>(&self, f: F) -> F::Output {
+        self.1.block_on(f)
+    }
+    fn spawn<F: Future<Output = ()> + Send + 'static>(&self, f: F) {
+        drop(self.1.spawn(f));
+    }
+    fn spawn_join<T: Send + 'static, F: Future<Output = T> + Send + 'static>(
+        &self,
+        f: F,
+    ) -> impl Future<Output = T> + Send + 'static {
+        let h = self.1.spawn(f);
+        async move { h.await.unwrap() }
+    }
+    fn yield_now() -> impl Future<Output = ()> + Send {
+        clockwork::task::yield_now()
+    }
+    fn handle_only(&self) -> Self {
+        Clockwork(None, self.1.clone())
+    }
+}
+
+#[derive(Clone)]
+#[allow(dead_code)] // field 0 owns the runtime
+pub struct Tokio(Option<std::sync::Arc<tokio::runtime::Runtime>>, tokio::runtime::Handle);
+
+impl Rt for Tokio {
+    const NAME: &'static str = "tokio";
+    fn new(workers: usize) -> Self {
+        let rt = if workers == 0 {
+            tokio::runtime::Builder::new_current_thread().enable_all().build()
+        } else {
+            tokio::runtime::Builder::new_multi_thread().worker_threads(workers).enable_all().build()
+        }
+        .unwrap();
+        let handle = rt.handle().clone();
+        Tokio(Some(std::sync::Arc::new(rt)), handle)
+    }
+    fn block_on<F: Future>(&self, f: F) -> F::Output {
+        // tokio's `Handle::block_on` does not drive a current-thread runtime's tasks.
+        self.0.as_ref().expect("block_on on the owning copy").block_on(f)
+    }
+    fn spawn<F: Future<Output = ()> + Send + 'static>(&self, f: F) {
+        drop(self.1.spawn(f));
+    }
+    fn spawn_join<T: Send + 'static, F: Future<Output = T> + Send + 'static>(
+        &self,
+        f: F,
+    ) -> impl Future<Output = T> + Send + 'static {
+        let h = self.1.spawn(f);
+        async move { h.await.unwrap() }
+    }
+    fn yield_now() -> impl Future<Output = ()> + Send {
+        tokio::task::yield_now()
+    }
+    fn handle_only(&self) -> Self {
+        Tokio(None, self.1.clone())
+    }
+}
+
+/// smol's executor (async-executor) run by N threads, `block_on` from async-io on the
+/// calling thread, as in the smol examples. With 0 workers, the executor runs inside
+/// `block_on` itself (the single-threaded setup).
+#[derive(Clone)]
+pub struct Smol(std::sync::Arc<SmolInner>);
+
+pub struct SmolInner {
+    ex: std::sync::Arc<async_executor::Executor<'static>>,
+    workers: usize,
+    /// Dropping it ends the worker threads' `run`.
+    _stop: async_channel::Sender<()>,
+}
+
+impl Rt for Smol {
+    const NAME: &'static str = "smol";
+    fn new(workers: usize) -> Self {
+        let ex = std::sync::Arc::new(async_executor::Executor::new());
+        let (stop, stopped) = async_channel::bounded::<()>(1);
+        for i in 0..workers {
+            let (ex, stopped) = (ex.clone(), stopped.clone());
+            std::thread::Builder::new()
+                .name(format!("smol-{i}"))
+                .spawn(move || async_io::block_on(ex.run(async move { let _ = stopped.recv().await; })))
+                .unwrap();
+        }
+        Smol(std::sync::Arc::new(SmolInner { ex, workers, _stop: stop }))
+    }
+    fn block_on<F: Future>(&self, f: F) -> F::Output {
+        if self.0.workers == 0 {
+            async_io::block_on(self.0.ex.run(f))
+        } else {
+            async_io::block_on(f)
+        }
+    }
+    fn spawn<F: Future<Output = ()> + Send + 'static>(&self, f: F) {
+        self.0.ex.spawn(f).detach();
+    }
+    fn spawn_join<T: Send + 'static, F: Future<Output = T> + Send + 'static>(
+        &self,
+        f: F,
+    ) -> impl Future<Output = T> + Send + 'static {
+        self.0.ex.spawn(f)
+    }
+    fn yield_now() -> impl Future<Output = ()> + Send {
+        futures_lite::future::yield_now()
+    }
+    fn handle_only(&self) -> Self {
+        self.clone()
+    }
+}

@@ -1,0 +1,244 @@
+//! One registered socket: its readiness per direction, its waiting tasks, and the type that
+//! keeps it registered exactly as long as its file descriptor is open.
+//!
+//! **What this teaches.** Two small records carry the whole readiness protocol:
+//!
+//! * [`Source`] is shared between the reactor (which *sets* readiness when an event arrives)
+//!   and the I/O object (which *clears* it when the kernel says `WouldBlock`). For each
+//!   direction it holds a `ready` flag, a `tick` counting the events seen, and the wakers of
+//!   the tasks waiting for that direction.
+//! * [`Registration`] owns the socket itself. Its constructor holds the crate's single
+//!   `unsafe` call into `polling` (`Poller::add`), and its destructor is what makes that call
+//!   sound: the descriptor is deleted from the poller *before* the socket closes.
+//!
+//! **The lost-wakeup race, and the tick that closes it** (reliability scenario 42). With
+//! edge-triggered polling the kernel reports a change only once. Suppose a task reads, gets
+//! `WouldBlock`, and is about to clear `ready`; meanwhile data arrives and the reactor sets
+//! `ready` again. If the task now clears the flag blindly, that edge is gone and the task
+//! sleeps forever with data waiting. So [`Source::poll_ready`] hands out the tick it saw,
+//! and [`Source::clear_ready`] clears only if the tick is still the same: a newer event
+//! wins. Rejected alternative: re-checking with a second syscall after clearing, which
+//! costs a read per wait.
+//!
+//! Next to read: `src/reactor/mod.rs`, the reactor that sets the readiness.
+
+use super::{event_key, Reactor};
+use crate::loom::sync::{Arc, Mutex};
+use crate::util::slab::Key;
+use polling::{Event, PollMode};
+use std::future::poll_fn;
+use std::io;
+use std::os::fd::AsFd;
+use std::task::{Context, Poll, Waker};
+
+/// Which way the data flows. Readiness, ticks and wakers are kept per direction, so a task
+/// waiting to write is not woken by incoming data and vice versa.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Direction {
+    /// Readable: data, a new connection, end of stream or an error is waiting.
+    Read = 0,
+    /// Writable: send buffer space, a finished connect, or an error.
+    Write = 1,
+}
+
+/// The state of one direction of one source.
+#[derive(Debug)]
+struct DirectionState {
+    /// The last operation may not have drained the kernel's buffer: try it before waiting.
+    /// Starts `true` (optimistic): the first read is attempted at once, and a `WouldBlock`
+    /// answer is what teaches us to wait.
+    ready: bool,
+    /// How many readiness events this direction has received; see the module docs.
+    tick: u64,
+    /// Tasks waiting for this direction. Usually zero or one; more when several tasks use
+    /// the same `&TcpStream` at once. Drained (capacity kept) at each event, so the
+    /// steady state allocates nothing. A waker whose future was dropped stays until the next
+    /// event and then costs one spurious wake-up, never a hang.
+    wakers: Vec<Waker>,
+}
+
+/// The readiness record of one registered socket, shared by the reactor and the I/O object.
+#[derive(Debug)]
+pub(crate) struct Source {
+    state: Mutex<SourceState>,
+}
+
+#[derive(Debug)]
+struct SourceState {
+    directions: [DirectionState; 2],
+    /// Set once by [`Reactor::shutdown`]: every wait now fails instead of sleeping forever.
+    shut_down: bool,
+}
+
+/// Proof that a direction was ready at a given tick; passed back to [`Source::clear_ready`].
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ReadyTick(u64);
+
+impl Source {
+    pub(super) fn new() -> Source {
+        let direction = || DirectionState { ready: true, tick: 0, wakers: Vec::new() };
+        let state = SourceState { directions: [direction(), direction()], shut_down: false };
+        Source { state: Mutex::new(state) }
+    }
+
+    /// Ready now: returns the tick to clear with. Not ready: stores `cx`'s waker (once per
+    /// task, thanks to `will_wake`) and returns `Pending`. After shutdown: an error.
+    pub(crate) fn poll_ready(
+        &self,
+        direction: Direction,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<ReadyTick>> {
+        let mut state = self.state.lock();
+        if state.shut_down {
+            return Poll::Ready(Err(runtime_gone()));
+        }
+        let dir = &mut state.directions[direction as usize];
+        if dir.ready {
+            return Poll::Ready(Ok(ReadyTick(dir.tick)));
+        }
+        if !dir.wakers.iter().any(|w| w.will_wake(cx.waker())) {
+            dir.wakers.push(cx.waker().clone());
+        }
+        Poll::Pending
+    }
+
+    /// The kernel said `WouldBlock`: forget the readiness, unless an event arrived since
+    /// `seen` was handed out (then the newer event stands and the caller simply retries).
+    pub(crate) fn clear_ready(&self, direction: Direction, seen: ReadyTick) {
+        let mut state = self.state.lock();
+        let dir = &mut state.directions[direction as usize];
+        if dir.tick == seen.0 {
+            dir.ready = false;
+        }
+    }
+
+    /// Called by the reactor for each event: marks the directions ready, bumps their ticks
+    /// and moves their wakers into `wake_list` (woken later, after every lock is released).
+    pub(super) fn set_ready(&self, readable: bool, writable: bool, wake_list: &mut Vec<Waker>) {
+        let mut state = self.state.lock();
+        for (dir, hit) in state.directions.iter_mut().zip([readable, writable]) {
+            if hit {
+                dir.ready = true;
+                dir.tick = dir.tick.wrapping_add(1);
+                wake_list.append(&mut dir.wakers);
+            }
+        }
+    }
+
+    /// Called by [`Reactor::shutdown`]: fail all future waits and release every waiter.
+    pub(super) fn shut_down(&self, wake_list: &mut Vec<Waker>) {
+        let mut state = self.state.lock();
+        state.shut_down = true;
+        for dir in &mut state.directions {
+            wake_list.append(&mut dir.wakers);
+        }
+    }
+}
+
+/// The error every I/O operation returns once its runtime has shut down.
+pub(crate) fn runtime_gone() -> io::Error {
+    io::Error::other("the clockwork runtime that owns this socket has shut down")
+}
+
+/// A socket registered with a reactor, owned together with its registration.
+///
+/// # Invariant
+///
+/// While a `Registration` exists its `io` is registered with `reactor`'s poller under `key`,
+/// and `io`'s descriptor is open. `io` is never handed out by value, so nobody can close it
+/// early; [`Drop`] deletes the descriptor from the poller *first* and only then drops `io`
+/// (which closes it). This is the invariant `Poller::add`'s `# Safety` asks for, and it is
+/// also what stops a reused descriptor number from inheriting our registration.
+///
+/// Even `mem::forget` cannot break it: forgetting a `Registration` forgets its owned `io`
+/// too, so the descriptor stays open *and* registered (a leak, never a close while
+/// registered). The crate registers owned std sockets only; one unit test registers a
+/// borrowed `&UdpSocket`, whose borrow outlives the `Registration` it is dropped with.
+#[derive(Debug)]
+pub(crate) struct Registration<T: AsFd> {
+    /// `Some` for the whole life of the value; taken only inside `drop`.
+    io: Option<T>,
+    source: Arc<Source>,
+    pub(super) key: Key,
+    reactor: Arc<Reactor>,
+}
+
+impl<T: AsFd> Registration<T> {
+    /// Registers `io` (which must already be in non-blocking mode) for edge-triggered read
+    /// and write readiness.
+    pub(crate) fn new(reactor: Arc<Reactor>, io: T) -> io::Result<Registration<T>> {
+        let (key, source) = reactor.insert_source()?;
+        let interest = Event::all(event_key(key));
+        // SAFETY: `Poller::add` requires the descriptor to be deleted from the poller before
+        // it is closed. On success `io` moves into the `Registration` built below, which
+        // keeps it open and registered together (see `# Invariant` on `Registration`) and
+        // deletes it in `Drop` before dropping `io`. On failure nothing was registered and
+        // `io` is dropped normally.
+        let added = unsafe { reactor.poller().add_with_mode(&io.as_fd(), interest, PollMode::Edge) };
+        if let Err(error) = added {
+            // E.g. the same descriptor registered twice (EEXIST): undo our slot and report it;
+            // the earlier registration is untouched (reliability scenario 46).
+            reactor.remove_source(key);
+            return Err(error);
+        }
+        Ok(Registration { io: Some(io), source, key, reactor })
+    }
+
+    /// The socket, for operations that do not need readiness (addresses, options).
+    pub(crate) fn get_ref(&self) -> &T {
+        self.io.as_ref().expect("Registration::io is only taken in drop")
+    }
+
+    /// Runs the non-blocking `op` until it stops saying `WouldBlock`, waiting for readiness
+    /// in `direction` in between. The heart of every socket call in `net`.
+    pub(crate) fn poll_io<R>(
+        &self,
+        direction: Direction,
+        cx: &mut Context<'_>,
+        mut op: impl FnMut(&T) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        loop {
+            let tick = match self.source.poll_ready(direction, cx) {
+                Poll::Ready(Ok(tick)) => tick,
+                Poll::Ready(Err(error)) => return Poll::Ready(Err(error)),
+                Poll::Pending => return Poll::Pending,
+            };
+            match op(self.get_ref()) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.source.clear_ready(direction, tick);
+                }
+                // A signal interrupted the syscall: nothing happened, so just try again.
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                result => return Poll::Ready(result),
+            }
+        }
+    }
+
+    /// The `async` form of [`Registration::poll_io`].
+    pub(crate) async fn io<R>(
+        &self,
+        direction: Direction,
+        mut op: impl FnMut(&T) -> io::Result<R>,
+    ) -> io::Result<R> {
+        poll_fn(|cx| self.poll_io(direction, cx, &mut op)).await
+    }
+
+    /// The reactor this source is registered with (sockets accepted from a listener are
+    /// registered with the same one).
+    pub(crate) fn reactor(&self) -> &Arc<Reactor> {
+        &self.reactor
+    }
+}
+
+impl<T: AsFd> Drop for Registration<T> {
+    fn drop(&mut self) {
+        if let Some(io) = self.io.take() {
+            // Delete first, close second: the order the `# Invariant` promises. An error here
+            // (the descriptor was already gone from the poller) must not leak our slot, so
+            // it is ignored and the slot is freed regardless (reliability scenario 38).
+            let _ = self.reactor.poller().delete(io.as_fd());
+            self.reactor.remove_source(self.key);
+            drop(io);
+        }
+    }
+}

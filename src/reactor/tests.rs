@@ -1,0 +1,276 @@
+//! Unit tests for the reactor, on real sockets but without a runtime: a test drives
+//! `Reactor::wait` itself (or on a helper thread) and polls futures with counting wakers.
+
+use super::*;
+use crate::loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+use std::cell::RefCell;
+use std::future::Future;
+use std::io::Read;
+use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::task::{Context, Poll, Wake};
+use std::time::Instant;
+
+thread_local! {
+    /// Lets in-crate tests hand net code a reactor before the runtime exists (see `current`).
+    pub(crate) static TEST_REACTOR: RefCell<Option<Arc<Reactor>>> = const { RefCell::new(None) };
+}
+
+/// Runs `future` with `futures`' executor on this thread while a helper thread drives the
+/// reactor, and with `reactor::current` answering that reactor. Returns the reactor too, so
+/// a test can inspect it afterwards.
+pub(crate) fn block_on_with_reactor<F: Future>(future: F) -> (F::Output, Arc<Reactor>) {
+    let reactor = Arc::new(Reactor::new().unwrap());
+    let stop = Arc::new(AtomicBool::new(false));
+    let driver = {
+        let (reactor, stop) = (reactor.clone(), stop.clone());
+        std::thread::spawn(move || {
+            while !stop.load(SeqCst) {
+                reactor.wait(None).unwrap();
+            }
+        })
+    };
+    TEST_REACTOR.with(|r| *r.borrow_mut() = Some(reactor.clone()));
+    let output = futures::executor::block_on(future);
+    TEST_REACTOR.with(|r| *r.borrow_mut() = None);
+    stop.store(true, SeqCst);
+    reactor.notify();
+    driver.join().unwrap();
+    (output, reactor)
+}
+
+/// A waker that counts its wake-ups (and panics on wake if asked to).
+#[derive(Default)]
+struct Counter {
+    wakes: AtomicUsize,
+    panic: bool,
+}
+
+impl Wake for Counter {
+    fn wake(self: Arc<Self>) {
+        self.wakes.fetch_add(1, SeqCst);
+        assert!(!self.panic, "a panicking waker (on purpose)");
+    }
+}
+
+fn counter(panic: bool) -> (Arc<Counter>, Waker) {
+    let counter = Arc::new(Counter { wakes: AtomicUsize::new(0), panic });
+    (counter.clone(), Waker::from(counter))
+}
+
+fn udp_pair() -> (UdpSocket, UdpSocket) {
+    let a = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let b = UdpSocket::bind("127.0.0.1:0").unwrap();
+    a.set_nonblocking(true).unwrap();
+    (a, b)
+}
+
+/// Polls a `recv` on `reg` once with `waker`.
+fn poll_recv(reg: &Registration<UdpSocket>, waker: &Waker) -> Poll<io::Result<usize>> {
+    let mut buf = [0u8; 64];
+    reg.poll_io(Direction::Read, &mut Context::from_waker(waker), |s| s.recv(&mut buf))
+}
+
+#[test]
+fn reactor_is_send_and_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<Reactor>();
+    check::<Registration<TcpStream>>();
+}
+
+#[test]
+fn readiness_wakes_the_waiting_task_once_and_data_is_read() {
+    let reactor = Arc::new(Reactor::new().unwrap());
+    let (a, b) = udp_pair();
+    let reg = Registration::new(reactor.clone(), a).unwrap();
+    let (count, waker) = counter(false);
+    assert!(poll_recv(&reg, &waker).is_pending(), "nothing sent yet");
+    b.send_to(b"hi", reg.get_ref().local_addr().unwrap()).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while count.wakes.load(SeqCst) == 0 {
+        assert!(Instant::now() < deadline, "the readiness event never came");
+        reactor.wait(Some(Duration::from_millis(100))).unwrap();
+    }
+    assert_eq!(count.wakes.load(SeqCst), 1);
+    assert!(matches!(poll_recv(&reg, &waker), Poll::Ready(Ok(2))));
+}
+
+/// Scenario 39: an event whose key is stale (its source was deregistered and the slot
+/// reused, possibly with the same fd number) must not reach the new occupant.
+#[test]
+fn stale_event_key_is_ignored() {
+    let reactor = Arc::new(Reactor::new().unwrap());
+    let (a, _peer) = udp_pair();
+    let old = Registration::new(reactor.clone(), a).unwrap();
+    let old_key = event_key(old.key);
+    drop(old);
+    let (b, _peer2) = udp_pair();
+    let new = Registration::new(reactor.clone(), b).unwrap();
+    assert_eq!(new.key.index(), Key::from_u64(old_key as u64).index(), "slot reused");
+    let (count, waker) = counter(false);
+    assert!(poll_recv(&new, &waker).is_pending());
+    let mut wake_list = Vec::new();
+    let counted = reactor.dispatch([(old_key, true, true)].into_iter(), &mut wake_list);
+    assert_eq!(counted, 1, "still an I/O event, just nobody's");
+    assert!(wake_list.is_empty(), "the stale event must not wake the new source");
+    wake_all(&mut wake_list);
+    assert_eq!(count.wakes.load(SeqCst), 0);
+    assert!(poll_recv(&new, &waker).is_pending(), "and must not mark it ready");
+}
+
+/// Scenario 42: an event that lands between `WouldBlock` and the clear is not lost.
+#[test]
+fn event_between_would_block_and_clear_is_kept() {
+    let source = Source::new();
+    let (_count, waker) = counter(false);
+    let mut cx = Context::from_waker(&waker);
+    let Poll::Ready(Ok(seen)) = source.poll_ready(Direction::Read, &mut cx) else {
+        panic!("a new source starts ready")
+    };
+    // ... the read says WouldBlock here, and before we clear, the reactor reports data:
+    source.set_ready(true, false, &mut Vec::new());
+    source.clear_ready(Direction::Read, seen);
+    assert!(source.poll_ready(Direction::Read, &mut cx).is_ready(), "the newer event stands");
+    // Without an intervening event the clear does take effect.
+    let Poll::Ready(Ok(now)) = source.poll_ready(Direction::Read, &mut cx) else { unreachable!() };
+    source.clear_ready(Direction::Read, now);
+    assert!(source.poll_ready(Direction::Read, &mut cx).is_pending());
+}
+
+#[test]
+fn notify_ends_a_blocked_wait_from_another_thread() {
+    let reactor = Arc::new(Reactor::new().unwrap());
+    let waiter = {
+        let reactor = reactor.clone();
+        std::thread::spawn(move || reactor.wait(None).unwrap())
+    };
+    reactor.notify();
+    assert_eq!(waiter.join().unwrap(), 0, "a notification is not an I/O event");
+    // A notify with nobody waiting makes the next wait return at once.
+    reactor.notify();
+    assert_eq!(reactor.wait(Some(Duration::from_secs(30))).unwrap(), 0);
+    assert_eq!(reactor.wait(Some(Duration::ZERO)).unwrap(), 0);
+}
+
+/// Scenario 40: the peer closes; a reader parked on readable is woken and reads 0, again
+/// and again.
+#[test]
+fn peer_hang_up_wakes_a_blocked_reader_with_eof() {
+    let reactor = Arc::new(Reactor::new().unwrap());
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    let (server, _) = listener.accept().unwrap();
+    server.set_nonblocking(true).unwrap();
+    let reg = Registration::new(reactor.clone(), server).unwrap();
+    let (count, waker) = counter(false);
+    let mut cx = Context::from_waker(&waker);
+    let mut buf = [0u8; 16];
+    assert!(reg.poll_io(Direction::Read, &mut cx, |mut s| s.read(&mut buf)).is_pending());
+    drop(client);
+    while count.wakes.load(SeqCst) == 0 {
+        reactor.wait(Some(Duration::from_secs(10))).unwrap();
+    }
+    for _ in 0..3 {
+        let read = reg.poll_io(Direction::Read, &mut cx, |mut s| s.read(&mut buf));
+        assert!(matches!(read, Poll::Ready(Ok(0))), "EOF every time: {read:?}");
+    }
+}
+
+/// Scenario 18: a panicking waker is contained; the other wakers still fire.
+#[test]
+fn a_panicking_waker_does_not_stop_the_others() {
+    let reactor = Arc::new(Reactor::new().unwrap());
+    let (a, b) = udp_pair();
+    let (c, _) = udp_pair();
+    let first = Registration::new(reactor.clone(), a).unwrap();
+    let second = Registration::new(reactor.clone(), c).unwrap();
+    let (panicky, panicky_waker) = counter(true);
+    let (calm, calm_waker) = counter(false);
+    assert!(poll_recv(&first, &panicky_waker).is_pending());
+    assert!(poll_recv(&second, &calm_waker).is_pending());
+    b.send_to(b"x", first.get_ref().local_addr().unwrap()).unwrap();
+    b.send_to(b"y", second.get_ref().local_addr().unwrap()).unwrap();
+    while calm.wakes.load(SeqCst) == 0 || panicky.wakes.load(SeqCst) == 0 {
+        reactor.wait(Some(Duration::from_secs(10))).unwrap();
+    }
+    assert!(matches!(poll_recv(&second, &calm_waker), Poll::Ready(Ok(1))));
+}
+
+/// Scenario 45: shutdown wakes every waiter; pending and new operations fail, none hangs.
+#[test]
+fn shutdown_wakes_waiters_and_fails_operations() {
+    let reactor = Arc::new(Reactor::new().unwrap());
+    let (a, _) = udp_pair();
+    let reg = Registration::new(reactor.clone(), a).unwrap();
+    let (count, waker) = counter(false);
+    assert!(poll_recv(&reg, &waker).is_pending());
+    reactor.shutdown();
+    assert_eq!(count.wakes.load(SeqCst), 1, "the waiter is released");
+    let Poll::Ready(Err(error)) = poll_recv(&reg, &waker) else { panic!("must fail") };
+    assert!(error.to_string().contains("shut down"), "{error}");
+    let (b, _) = udp_pair();
+    let refused = Registration::new(reactor.clone(), b).unwrap_err();
+    assert!(refused.to_string().contains("shut down"), "{refused}");
+    drop(reg);
+    assert_eq!(reactor.source_count(), 0);
+}
+
+/// Scenario 46: registering the same descriptor twice fails clearly, and the first
+/// registration keeps working.
+#[test]
+fn registering_the_same_fd_twice_is_an_error() {
+    let reactor = Arc::new(Reactor::new().unwrap());
+    let (a, b) = udp_pair();
+    let first = Registration::new(reactor.clone(), &a).unwrap();
+    let second = Registration::new(reactor.clone(), &a);
+    assert!(second.is_err(), "the poller refuses a second registration");
+    assert_eq!(reactor.source_count(), 1, "the failed attempt leaks no slot");
+    let (count, waker) = counter(false);
+    let mut cx = Context::from_waker(&waker);
+    let mut buf = [0u8; 8];
+    assert!(first.poll_io(Direction::Read, &mut cx, |s| s.recv(&mut buf)).is_pending());
+    b.send_to(b"ok", a.local_addr().unwrap()).unwrap();
+    while count.wakes.load(SeqCst) == 0 {
+        reactor.wait(Some(Duration::from_secs(10))).unwrap();
+    }
+    drop(first);
+    assert_eq!(reactor.source_count(), 0);
+}
+
+/// A waker that drops its own socket (deregistering it) from inside `wait` must not
+/// deadlock: wakers run after every lock is released.
+#[test]
+fn a_waker_may_deregister_its_own_source() {
+    struct DropOnWake(std::sync::Mutex<Option<Registration<UdpSocket>>>);
+    impl Wake for DropOnWake {
+        fn wake(self: Arc<Self>) {
+            self.0.lock().unwrap().take();
+        }
+    }
+    let reactor = Arc::new(Reactor::new().unwrap());
+    let (a, b) = udp_pair();
+    let addr = a.local_addr().unwrap();
+    let holder = Arc::new(DropOnWake(std::sync::Mutex::new(None)));
+    let waker = Waker::from(holder.clone());
+    let reg = Registration::new(reactor.clone(), a).unwrap();
+    assert!(poll_recv(&reg, &waker).is_pending());
+    *holder.0.lock().unwrap() = Some(reg);
+    b.send_to(b"bye", addr).unwrap();
+    while reactor.source_count() != 0 {
+        reactor.wait(Some(Duration::from_secs(10))).unwrap();
+    }
+}
+
+#[test]
+fn a_second_concurrent_waiter_returns_at_once() {
+    let reactor = Arc::new(Reactor::new().unwrap());
+    let first = {
+        let reactor = reactor.clone();
+        std::thread::spawn(move || reactor.wait(None).unwrap())
+    };
+    // Whether or not the first thread is inside `wait` yet, this call must not block long.
+    let started = Instant::now();
+    reactor.wait(Some(Duration::from_millis(50))).unwrap();
+    assert!(started.elapsed() < Duration::from_secs(10));
+    reactor.notify();
+    first.join().unwrap();
+}

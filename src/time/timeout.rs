@@ -1,0 +1,74 @@
+//! `Timeout`: a future raced against a `Sleep`.
+//!
+//! **What this teaches.** Combining two futures into one is just polling both from one
+//! `poll`. The inner future goes first, so a future that is ready at once wins even if the
+//! timeout is zero, and because `Sleep` registers lazily its timer is never created then.
+//!
+//! The one subtle part is *pin projection*: `Timeout` is pinned, and the inner future may
+//! not be `Unpin`, so reaching it needs one `unsafe` line whose argument is spelled out
+//! below. Rejected alternative: `Box::pin` the inner future (safe, but an allocation per
+//! timeout on a hot path).
+//!
+//! Next to read: `interval.rs`.
+
+use super::error::Elapsed;
+use super::sleep::Sleep;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+/// Runs `future` for at most `duration`: `Ok(output)` if it finishes first, otherwise
+/// `Err(Elapsed)` (and `future` is dropped with the `Timeout`).
+///
+/// ```
+/// use std::time::Duration;
+/// use clockwork::time::{sleep, timeout};
+/// clockwork::block_on(async {
+///     assert_eq!(timeout(Duration::from_secs(5), async { 7 }).await, Ok(7));
+///     let slow = timeout(Duration::from_millis(1), sleep(Duration::from_secs(60)));
+///     assert!(slow.await.is_err());
+/// });
+/// ```
+pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
+    Timeout { future, delay: Sleep::new(Instant::now().checked_add(duration)) }
+}
+
+/// The future returned by [`timeout`]. Dropping it cancels its timer.
+#[derive(Debug)]
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+pub struct Timeout<F> {
+    /// Structurally pinned: never moved out of a pinned `Timeout` (see `poll`).
+    future: F,
+    /// Not pinned (it is `Unpin`).
+    delay: Sleep,
+}
+
+impl<F> Timeout<F> {
+    /// The inner future.
+    pub fn get_ref(&self) -> &F {
+        &self.future
+    }
+
+    /// Gives the inner future back, cancelling the timer.
+    pub fn into_inner(self) -> F {
+        self.future
+    }
+}
+
+impl<F: Future> Future for Timeout<F> {
+    type Output = Result<F::Output, Elapsed>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // SAFETY: we never move out of `this`: `future` is only ever used through the
+        // `Pin` made below, `Timeout` has no `Drop` impl that could move it, and `Timeout`
+        // is `Unpin` only when `F` is (auto trait), so pinning `Timeout` pins `future`.
+        let this = unsafe { self.get_unchecked_mut() };
+        // SAFETY: `future` is structurally pinned, as argued above.
+        let future = unsafe { Pin::new_unchecked(&mut this.future) };
+        if let Poll::Ready(output) = future.poll(cx) {
+            return Poll::Ready(Ok(output));
+        }
+        Pin::new(&mut this.delay).poll(cx).map(|()| Err(Elapsed::new()))
+    }
+}
