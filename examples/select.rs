@@ -3,13 +3,16 @@
 //! **What this example teaches.** `select!` waits for whichever of several futures finishes
 //! first and *drops the others*. That is how cancellation works in async Rust: there is no
 //! "kill" call; the losing future is simply dropped. Part 1 stops a worker loop with a
-//! oneshot used as a cancel signal. Part 2 races a long computation against a "timeout",
-//! here another oneshot fired by a helper task.
+//! oneshot used as a cancel signal. Part 2 races a long computation against a timer: when
+//! the timer wins, the computation is simply dropped, mid-way.
 //!
 //! Run it with `cargo run --example select`. Next: `src/future/select.rs`.
 
 use clockwork::future::{select, Either};
 use clockwork::sync::{mpsc, oneshot};
+use clockwork::time::sleep;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::{Duration, Instant};
 
 /// Processes jobs until the cancel signal fires or the jobs run out; gives the queue back.
 async fn worker(
@@ -39,12 +42,14 @@ async fn worker(
     (done, jobs)
 }
 
-/// A computation that takes many scheduler turns: sums 0..n, yielding every 1000 steps.
-async fn long_sum(n: u64) -> u64 {
-    let mut sum = 0;
+/// A computation that takes many scheduler turns: sums 0..n, yielding every 1000 steps and
+/// recording its progress in `done` (so `main` can see how far it got before being dropped).
+async fn long_sum(n: u64, done: &AtomicU64) -> u64 {
+    let mut sum: u64 = 0;
     for i in 0..n {
-        sum += i;
+        sum = sum.wrapping_add(i); // `n` may be huge: this race is lost long before it matters
         if i % 1000 == 0 {
+            done.store(i, Relaxed);
             clockwork::task::yield_now().await;
         }
     }
@@ -71,22 +76,20 @@ fn main() {
         println!("main: the worker finished {done} jobs; {left} are still queued (none lost)");
         assert_eq!(done + left, 8);
 
-        println!("-- part 2: a long computation raced against a \"timeout\"");
-        // TODO: use `clockwork::time::sleep` as the timeout once the time API is merged.
-        let (timeout_tx, timeout_rx) = oneshot::channel::<()>();
-        clockwork::spawn(async move {
-            for _ in 0..3 {
-                clockwork::task::yield_now().await;
-            }
-            let _ = timeout_tx.send(()); // the race may already be over
-        });
-        match select(long_sum(10_000_000), timeout_rx).await {
-            Either::Left(sum) => println!("main: finished first: sum = {sum}"),
-            Either::Right(_) => println!("main: timed out; the computation was dropped mid-way"),
+        println!("-- part 2: a long computation raced against a timer");
+        let progress = AtomicU64::new(0);
+        let started = Instant::now();
+        match select(long_sum(u64::MAX, &progress), sleep(Duration::from_millis(10))).await {
+            Either::Left(sum) => println!("main: the computation finished first: {sum}"),
+            Either::Right(()) => println!(
+                "main: timed out after {:?}; the computation was dropped at step {}",
+                started.elapsed(),
+                progress.load(Relaxed)
+            ),
         }
-        match select(long_sum(100), std::future::pending::<()>()).await {
-            Either::Left(sum) => println!("main: a short computation wins against no timeout: {sum}"),
-            Either::Right(()) => unreachable!(),
+        match select(long_sum(100, &progress), sleep(Duration::from_secs(1))).await {
+            Either::Left(sum) => println!("main: a short computation beats a 1 s timer: {sum}"),
+            Either::Right(()) => unreachable!("100 steps take far less than a second"),
         }
     });
 }
