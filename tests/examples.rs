@@ -65,4 +65,6 @@ example_tests! {
     tour => "tour",
     timers => "timers",
     wheel => "wheel",
+    channels => "channels",
+    select => "select",
 }
