@@ -67,4 +67,6 @@ example_tests! {
     wheel => "wheel",
     channels => "channels",
     select => "select",
+    parallel => "parallel",
+    blocking => "blocking",
 }

@@ -7,7 +7,6 @@
 //! table shows the median. Multi-thread workloads use 2 workers, as on the CI machine.
 
 mod latch;
-mod oneshot;
 mod rt;
 mod workloads;
 

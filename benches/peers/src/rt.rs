@@ -20,6 +20,9 @@ pub trait Rt: Clone + Send + Sync + 'static {
     fn yield_now() -> impl Future<Output = ()> + Send;
     /// A copy for tasks to capture: it can spawn, but does not own the runtime.
     fn handle_only(&self) -> Self;
+    /// A oneshot channel carrying `()`, from the runtime's own library (smol has none:
+    /// `futures::channel::oneshot`, which smol users reach for). The sender is a closure.
+    fn oneshot() -> (impl FnOnce() + Send + 'static, impl Future<Output = ()> + Send + 'static);
     /// The runtime's own sleep.
     fn sleep(duration: Duration) -> impl Future<Output = ()> + Send;
     /// The `tcp_echo` workload with the runtime's own TCP types: an echo server task on
@@ -65,6 +68,10 @@ impl Rt for Clockwork {
     }
     fn handle_only(&self) -> Self {
         Clockwork(None, self.1.clone())
+    }
+    fn oneshot() -> (impl FnOnce() + Send + 'static, impl Future<Output = ()> + Send + 'static) {
+        let (tx, rx) = clockwork::sync::oneshot::channel();
+        (move || tx.send(()).unwrap(), async move { rx.await.unwrap() })
     }
     fn sleep(duration: Duration) -> impl Future<Output = ()> + Send {
         clockwork::time::sleep(duration)
@@ -146,6 +153,10 @@ impl Rt for Tokio {
     }
     fn handle_only(&self) -> Self {
         Tokio(None, self.1.clone())
+    }
+    fn oneshot() -> (impl FnOnce() + Send + 'static, impl Future<Output = ()> + Send + 'static) {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        (move || tx.send(()).unwrap(), async move { rx.await.unwrap() })
     }
     fn sleep(duration: Duration) -> impl Future<Output = ()> + Send {
         tokio::time::sleep(duration)
@@ -245,6 +256,10 @@ impl Rt for Smol {
     }
     fn handle_only(&self) -> Self {
         self.clone()
+    }
+    fn oneshot() -> (impl FnOnce() + Send + 'static, impl Future<Output = ()> + Send + 'static) {
+        let (tx, rx) = futures::channel::oneshot::channel();
+        (move || tx.send(()).unwrap(), async move { rx.await.unwrap() })
     }
     fn sleep(duration: Duration) -> impl Future<Output = ()> + Send {
         async move {

@@ -2,7 +2,6 @@
 //! `shared/notes/performance.md`). Each returns the wall time of the measured part.
 
 use crate::latch::Latch;
-use crate::oneshot;
 use crate::rt::Rt;
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -88,8 +87,9 @@ pub fn chained_spawn<R: Rt>(rt: &R) -> Duration {
 }
 
 /// tokio's `ping_pong`: 1,000 iterations, each a task that spawns a peer and exchanges
-/// one message each way with it over two oneshot channels. Measures where a woken task
-/// goes (a run-next slot keeps the pair on one hot core) and whether a wake costs an unpark.
+/// one message each way with it over two oneshot channels (each runtime's own). Measures
+/// where a woken task goes (a run-next slot keeps the pair on one hot core) and whether a
+/// wake costs an unpark.
 pub fn ping_pong<R: Rt>(rt: &R) -> Duration {
     const ITERATIONS: usize = 1_000;
     let latch = Latch::new(ITERATIONS);
@@ -100,13 +100,13 @@ pub fn ping_pong<R: Rt>(rt: &R) -> Duration {
         for _ in 0..ITERATIONS {
             let (rt3, l3) = (rt2.handle_only(), l2.clone());
             rt2.spawn(async move {
-                let (ping_tx, ping_rx) = oneshot::channel::<()>();
-                let (pong_tx, pong_rx) = oneshot::channel::<()>();
+                let (ping, ping_rx) = R::oneshot();
+                let (pong, pong_rx) = R::oneshot();
                 rt3.spawn(async move {
                     ping_rx.await;
-                    pong_tx.send(());
+                    pong();
                 });
-                ping_tx.send(());
+                ping();
                 pong_rx.await;
                 l3.count_down();
             });
