@@ -7,7 +7,7 @@
 //! | flavour | threads | queues | read |
 //! |---|---|---|---|
 //! | current-thread | the one in `block_on` | one FIFO | `current_thread.rs` |
-//! | multi-thread | N workers | a local FIFO per worker + one injection queue | `multi_thread/` |
+//! | multi-thread | N workers | per worker a run-next slot + a local FIFO; one injection queue | `multi_thread/` |
 //!
 //! Dropping a [`Runtime`] shuts it down: every unfinished task's future is dropped before
 //! `drop` returns, worker threads are joined, and the blocking pool waits for running jobs.

@@ -184,6 +184,13 @@ impl Shared {
     /// ([`Shared::woken_worker_found_work`]): workers ramp up one at a time instead of in
     /// a thundering herd. Rejected alternative: wake a sleeper per queued task (what the
     /// first version did), which made 100k remote spawns 4.6x slower than smol.
+    ///
+    /// | `waking` | event | becomes |
+    /// |---|---|---|
+    /// | `false` | `notify_one` takes a sleeper off the list | `true`, and that sleeper is unparked |
+    /// | `false` | `notify_one` finds the list empty after setting it | `false` again |
+    /// | `true` | `notify_one` | `true`: skip, the woken worker will see this task (it clears the flag *before* it looks) |
+    /// | `true` | the woken worker finds itself off the list ([`Shared::woke_up`]) | `false` |
     fn notify_one(&self) {
         fence(SeqCst); // pairs with the fences in `Worker::park` and `woke_up`
         if self.waking.load(SeqCst) || self.idle.num_sleeping() == 0 {
