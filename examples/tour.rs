@@ -178,6 +178,30 @@ fn main() {
         println!("    task {i} ran on {thread}");
     }
     drop(mt);
+
+    chapter(
+        "6. run next",
+        "On a worker, a task woken by the running task runs next, ahead of older queued tasks.",
+    );
+    let one = Builder::new_multi_thread().worker_threads(1).build().expect("runtime");
+    one.block_on(async {
+        clockwork::spawn(narrated("sender", async {
+            let (tx, rx) = clockwork::sync::oneshot::channel();
+            let receiver = clockwork::spawn(narrated("receiver", async move { rx.await.unwrap() }));
+            task::yield_now().await; // the receiver runs once and waits for the message
+            let older = [
+                clockwork::spawn(narrated("older-1", async {})),
+                clockwork::spawn(narrated("older-2", async {})),
+            ];
+            println!("    sender: two tasks are queued; now sending, which wakes the receiver");
+            tx.send("hello").unwrap();
+            (receiver, older)
+        }))
+        .await
+        .unwrap();
+    });
+    println!("    the receiver ran before older-1 and older-2: the wake put it in the run-next slot");
+    drop(one);
     drop(rt);
     println!("\nThe runtimes were dropped: every unfinished task was cancelled first. End of the tour.");
 }
