@@ -96,6 +96,11 @@ impl<T> Local<T> {
         }
     }
 
+    /// Whether the FIFO holds a task (work a sibling could steal; the slot does not count).
+    pub(crate) fn has_surplus(&self) -> bool {
+        !self.queue.is_empty()
+    }
+
     /// No task in the slot nor in the FIFO.
     pub(crate) fn is_empty(&self) -> bool {
         self.run_next.is_none() && self.queue.is_empty()

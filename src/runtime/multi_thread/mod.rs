@@ -160,7 +160,11 @@ impl Shared {
                         local.push_run_next(task)
                     }
                 };
-                if !surplus {
+                // No wake-up either while this worker is parked in the driver, firing
+                // events and timers: it is still listed as asleep, so `notify_one` might
+                // pick this very worker (a wasted reactor notification). It shares any
+                // surplus itself once awake (`Worker::park`).
+                if !surplus || self.driver_owner.load(SeqCst) == index + 1 {
                     return;
                 }
             }

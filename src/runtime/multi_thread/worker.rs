@@ -135,10 +135,20 @@ impl Worker {
                 }
                 shared.driver_owner.store(0, SeqCst);
                 *shared.driver_slot.lock() = Some(driver);
+                self.unannounce(&shared);
+                // Tasks woken by the events and timers just processed were queued here
+                // without waking anyone (see `Shared::schedule`): we were still listed as
+                // asleep, and `notify_one` could have picked us. Now that we are awake,
+                // share any surplus.
+                if shared.locals[self.index].lock().has_surplus() {
+                    shared.notify_one();
+                }
             }
-            None => self.parker.park(),
+            None => {
+                self.parker.park();
+                self.unannounce(&shared);
+            }
         }
-        self.unannounce(&shared);
     }
 
     /// Leaves the sleepers list. If a notifier had already taken us off it, we are the
