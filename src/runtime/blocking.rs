@@ -18,7 +18,7 @@
 //! panic in the job is caught on the pool thread and re-raised inside the awaiting task,
 //! where the task harness turns it into `JoinError::is_panic()`.
 //!
-//! Next to read: `src/runtime/multi_thread/mod.rs`.
+//! Next to read: `src/time/mod.rs`, the timers every runtime thread drives.
 
 // std, not `crate::loom`: the pool runs real OS threads, which loom cannot model, and no
 // loom model starts it. Its protocol is a channel plus a mutex-guarded count.

@@ -3,7 +3,11 @@
 //! Two kinds: *whole-runtime* models start a real multi-thread runtime (its workers are
 //! loom threads, its driver a loom parker) and check an end-to-end promise; *piece*
 //! models drive one data structure from several threads. Bounds: the main thread plus at
-//! most two others, and `LOOM_MAX_PREEMPTIONS=2`, as everywhere in the crate.
+//! most two others, and `LOOM_MAX_PREEMPTIONS=2`, as everywhere in the crate. All of them
+//! together take about 10 s:
+//! `RUSTFLAGS="--cfg loom -C debug-assertions" LOOM_MAX_PREEMPTIONS=2 CARGO_TARGET_DIR=target/loom cargo test --lib --release loom_`
+//!
+//! Next to read: `src/runtime/blocking.rs`.
 
 use super::local::Local;
 use super::{shutdown, start, Shared};

@@ -15,7 +15,8 @@
 //! At shutdown, the first worker to notice cancels every task of the runtime (so futures
 //! are dropped on a runtime thread, with the runtime's context set), then all exit.
 //!
-//! Next to read: `src/runtime/blocking.rs`.
+//! Next to read: `src/runtime/multi_thread/loom_tests.rs` (the protocol checked), then
+//! `src/runtime/blocking.rs`.
 
 use super::local::MAX_RUN_NEXT_STREAK;
 use super::{Shared, Task, GLOBAL_INTERVAL};
