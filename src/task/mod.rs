@@ -30,6 +30,7 @@
 //!
 //! Next to read: `src/task/state.rs`.
 
+mod builder;
 mod harness;
 mod join;
 mod owned;
@@ -43,6 +44,7 @@ mod loom_tests;
 #[cfg(test)]
 mod tests;
 
+pub use builder::Builder;
 pub use join::{JoinError, JoinHandle};
 pub use yield_now::yield_now;
 
@@ -86,7 +88,8 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    match crate::runtime::context::with_current(|handle| handle.spawn(future)) {
+    let name = crate::trace::TaskName::caller(); // read only when tracing
+    match crate::runtime::context::with_current(|handle| handle.spawn_named(future, name)) {
         Ok(join) => join,
         Err(_) => panic!(
             "clockwork::spawn called outside a runtime: there is no clockwork runtime on this \
@@ -112,7 +115,8 @@ where
     F: FnOnce() -> R + Send + 'static,
     R: Send + 'static,
 {
-    match crate::runtime::context::with_current(|handle| handle.spawn_blocking(f)) {
+    let name = crate::trace::TaskName { name: Some("spawn_blocking"), ..crate::trace::TaskName::caller() };
+    match crate::runtime::context::with_current(|handle| handle.spawn_blocking_named(f, name)) {
         Ok(join) => join,
         Err(_) => panic!(
             "clockwork::task::spawn_blocking called outside a runtime: there is no clockwork \

@@ -21,6 +21,7 @@
 use super::clock::Clock;
 use super::wheel::{TimerKey, Wheel};
 use crate::loom::sync::Mutex;
+use crate::trace::{self, Kind};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::task::{Poll, Waker};
 use std::time::Duration;
@@ -78,6 +79,11 @@ impl Handle {
         let mut inner = self.inner.lock();
         assert!(!inner.is_shutdown, "{SHUT_DOWN}");
         let key = inner.wheel.insert(tick, waker);
+        trace::record(|| Kind::TimerInsert {
+            timer: key.to_u64(),
+            deadline: tick,
+            slot: inner.wheel.slot_of(tick),
+        });
         Registration { key, unpark: tick < inner.parked_until }
     }
 
@@ -115,6 +121,7 @@ impl Handle {
     /// lock is released, because dropping a waker may run foreign code too.
     pub(crate) fn cancel(&self, key: TimerKey) {
         let waker = self.inner.lock().wheel.cancel(key);
+        trace::timer_cancelled(key.to_u64(), waker.is_some());
         drop(waker);
     }
 
@@ -131,6 +138,9 @@ impl Handle {
         if timeout != Some(Duration::ZERO) {
             inner.parked_until = next.unwrap_or(u64::MAX);
         }
+        next.inspect(|&tick| {
+            trace::record(|| Kind::NextTimer { deadline: tick, slot: inner.wheel.slot_of(tick) })
+        });
         timeout
     }
 
@@ -145,13 +155,17 @@ impl Handle {
                 inner.parked_until = NOT_PARKED;
                 while batch.len() < WAKE_BATCH {
                     match inner.wheel.poll(now) {
-                        Some((_, waker)) => batch.push(waker),
+                        Some((key, waker)) => {
+                            trace::record(|| Kind::TimerFire { timer: key.to_u64() });
+                            batch.push(waker);
+                        }
                         None => break,
                     }
                 }
             } // the lock is released here, before any waker runs
             let full = batch.len() == WAKE_BATCH;
             fired += batch.len();
+            let _cause = trace::waking(trace::Cause::Timer);
             batch.drain(..).for_each(wake_contained);
             if !full {
                 return fired;
