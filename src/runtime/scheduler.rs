@@ -60,9 +60,8 @@ impl Handle {
         F::Output: Send + 'static,
     {
         let (join, notified) = self.owned().bind(future, self.clone());
-        trace::spawned(&self.driver().trace, join.id(), name);
+        trace::spawned(&self.driver().trace, join.id(), name, notified.is_some());
         if let Some(notified) = notified {
-            trace::scheduled(join.id());
             self.schedule(notified);
         }
         join
@@ -107,5 +106,9 @@ impl Schedule for Handle {
 
     fn release(&self, task: &Task<Self>) -> Option<Task<Self>> {
         self.owned().remove(task)
+    }
+
+    fn recorder(&self) -> Option<&crate::trace::Recorder> {
+        self.driver().trace.get().map(|recorder| &**recorder)
     }
 }

@@ -71,6 +71,11 @@ pub(crate) trait Schedule: Sized + Send + Sync + 'static {
     /// The task completed: remove it from the owned-tasks list and return the list's
     /// reference, or `None` if shutdown already took it out.
     fn release(&self, task: &Task<Self>) -> Option<Task<Self>>;
+
+    /// The runtime's event recorder, if it records (see `src/trace/`).
+    fn recorder(&self) -> Option<&crate::trace::Recorder> {
+        None
+    }
 }
 
 /// Spawns a new task on the runtime of the current context and returns its handle.

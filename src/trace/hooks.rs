@@ -8,9 +8,11 @@
 //!   handle;
 //! * hooks on a runtime thread (timers, reactor, parking) use the thread-local context's
 //!   current runtime ([`record`]);
-//! * hooks that only know a task id (wakers, which may run on any thread) look the id up in
-//!   [`TASKS`], filled at spawn. Rejected alternative: a recorder pointer in every task
-//!   header, which would make every task 8 bytes bigger whether traced or not.
+//! * hooks in the task harness ask the task's scheduler (`Schedule::recorder`);
+//! * hooks that only know a task id (wakers, which may run on any thread) try the current
+//!   runtime's recorder, then every live recorder ([`RECORDERS`]) until one knows the id.
+//!   Rejected alternative: a recorder pointer in every task header, which would make every
+//!   task 8 bytes bigger whether traced or not.
 //!
 //! "Who woke it" is answered by two thread-locals: [`CURRENT_TASK`] (set around a traced
 //! poll) and [`CAUSE`] (set by the timer wheel and the reactor around their wake loops).
@@ -19,26 +21,26 @@
 
 use super::event::{Cause, Kind};
 use super::Recorder;
+use crate::task::Schedule;
 use std::cell::Cell;
-use std::collections::HashMap;
 use std::panic::Location;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
-use std::sync::{Arc, OnceLock, RwLock, Weak};
-use std::time::Instant;
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::time::Duration;
 
 /// How many recorders are alive in the process. Zero: every hook returns at once.
 static ACTIVE: AtomicUsize = AtomicUsize::new(0);
 
-/// Which recorder each traced task belongs to (wakers know only the task id).
-static TASKS: RwLock<Option<HashMap<u64, Weak<Recorder>>>> = RwLock::new(None);
+/// Every live recorder, for the rare waker call on a thread outside the task's runtime.
+static RECORDERS: Mutex<Vec<Weak<Recorder>>> = Mutex::new(Vec::new());
 
 std::thread_local! {
     /// The task being polled on this thread under a traced runtime (0: none).
     static CURRENT_TASK: Cell<u64> = const { Cell::new(0) };
+    /// When that poll started (wakes during the poll are stamped with it: no clock read).
+    static POLL_STAMP: Cell<Duration> = const { Cell::new(Duration::ZERO) };
     /// Set while the timer wheel or the reactor calls wakers on this thread.
     static CAUSE: Cell<Option<Cause>> = const { Cell::new(None) };
-    /// A process-wide number for this thread (0: not yet assigned).
-    static THREAD: Cell<usize> = const { Cell::new(0) };
 }
 
 /// Is any runtime in this process recording? The single branch every hook starts with.
@@ -52,25 +54,18 @@ pub(crate) type Slot = OnceLock<Arc<Recorder>>;
 
 /// Creates a recorder (counted in [`ACTIVE`] until dropped).
 pub(crate) fn new_recorder(export_dir: Option<std::path::PathBuf>) -> Arc<Recorder> {
+    let recorder = Arc::new(Recorder::new(export_dir));
+    let mut all = RECORDERS.lock().unwrap_or_else(|p| p.into_inner());
+    all.retain(|r| r.strong_count() > 0);
+    all.push(Arc::downgrade(&recorder));
     ACTIVE.fetch_add(1, Relaxed);
-    Arc::new(Recorder::new(export_dir))
+    recorder
 }
 
 impl Drop for Recorder {
     fn drop(&mut self) {
         ACTIVE.fetch_sub(1, Relaxed);
     }
-}
-
-/// A small process-wide number for the calling thread.
-pub(super) fn thread_number() -> usize {
-    static NEXT: AtomicUsize = AtomicUsize::new(1);
-    THREAD.with(|t| {
-        if t.get() == 0 {
-            t.set(NEXT.fetch_add(1, Relaxed));
-        }
-        t.get()
-    })
 }
 
 /// How a spawn names its task: an explicit name, else where `spawn` was called.
@@ -86,30 +81,11 @@ impl TaskName<'_> {
     pub(crate) fn caller() -> TaskName<'static> {
         TaskName { name: None, location: Location::caller() }
     }
-
-    fn render(&self) -> String {
-        match self.name {
-            Some(name) => name.to_owned(),
-            None => format!("{}:{}", self.location.file(), self.location.line()),
-        }
-    }
 }
 
 /// Runs `f` with the recorder of the runtime this thread is in, if it records.
-fn with_current(f: impl FnOnce(&Recorder)) {
-    let _ = crate::runtime::context::with_current(|handle| {
-        if let Some(recorder) = handle.driver().trace.get() {
-            f(recorder)
-        }
-    });
-}
-
-/// Runs `f` with the recorder task `id` belongs to, if it is traced.
-fn with_task(id: u64, f: impl FnOnce(&Recorder)) {
-    let recorder = TASKS.read().ok().and_then(|map| map.as_ref()?.get(&id)?.upgrade());
-    if let Some(recorder) = recorder {
-        f(&recorder)
-    }
+fn with_current<R>(f: impl FnOnce(&Recorder) -> R) -> Option<R> {
+    crate::runtime::context::with_current(|handle| handle.driver().trace.get().map(|r| f(r))).ok().flatten()
 }
 
 /// Records the event `f` builds, on the current runtime's recorder.
@@ -117,6 +93,131 @@ fn with_task(id: u64, f: impl FnOnce(&Recorder)) {
 pub(crate) fn record(f: impl FnOnce() -> Kind) {
     if enabled() {
         with_current(|r| r.record(f()));
+    }
+}
+
+/// A task was spawned on the runtime whose recorder slot is `slot`; `queued`: it goes
+/// straight into a run queue (the runtime is not shut down).
+#[inline]
+pub(crate) fn spawned(slot: &Slot, id: u64, name: TaskName<'_>, queued: bool) {
+    if enabled() {
+        if let Some(recorder) = slot.get() {
+            recorder.spawn(id, name.name, name.location, queued);
+        }
+    }
+}
+
+/// What a waker did (the hook in each vtable function of `task/waker.rs`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum WakerOp {
+    /// `clone`: one more live waker.
+    Clone,
+    /// `wake_by_ref`: a wake; the waker lives on.
+    WakeByRef,
+    /// `wake`: a wake that consumes the waker (so also a drop).
+    Wake,
+    /// `drop`: one live waker less.
+    Drop,
+}
+
+/// A waker of task `id` was cloned, called or dropped.
+#[inline]
+pub(crate) fn waker(id: u64, op: WakerOp) {
+    if enabled() {
+        waker_slow(id, op);
+    }
+}
+
+/// Tries the current runtime's recorder first (the usual case: a task is woken by its own
+/// runtime's threads), then every recorder (a foreign thread, another runtime).
+fn waker_slow(id: u64, op: WakerOp) {
+    let apply = |r: &Recorder| match op {
+        WakerOp::Clone => r.waker_count(id, true),
+        WakerOp::Drop => r.waker_count(id, false),
+        WakerOp::WakeByRef | WakerOp::Wake => {
+            let at = match CURRENT_TASK.with(Cell::get) {
+                0 => r.now(),
+                _ => POLL_STAMP.with(Cell::get),
+            };
+            r.wake(at, id, cause_of_wake(id), matches!(op, WakerOp::Wake))
+        }
+    };
+    if with_current(apply) == Some(true) {
+        return;
+    }
+    let all: Vec<Arc<Recorder>> = {
+        let all = RECORDERS.lock().unwrap_or_else(|p| p.into_inner());
+        all.iter().filter_map(Weak::upgrade).collect()
+    };
+    for recorder in all {
+        if apply(&recorder) {
+            return;
+        }
+    }
+}
+
+/// Decides who is calling a waker of `task` right now, on this thread.
+fn cause_of_wake(task: u64) -> Cause {
+    if let Some(cause) = CAUSE.with(Cell::get) {
+        return cause;
+    }
+    match CURRENT_TASK.with(Cell::get) {
+        0 if crate::runtime::context::is_in_runtime() => Cause::Runtime,
+        0 => Cause::Foreign,
+        current if current == task => Cause::SelfWake,
+        current => Cause::Task(current),
+    }
+}
+
+/// Task `id` entered a run queue of `scheduler`'s runtime.
+#[inline]
+pub(crate) fn scheduled<S: Schedule>(scheduler: &S, id: u64) {
+    if enabled() {
+        if let Some(r) = scheduler.recorder() {
+            // Re-queued right after its own poll: stamped with that poll's end, no clock read.
+            let at = if CURRENT_TASK.with(Cell::get) == id { POLL_STAMP.with(Cell::get) } else { r.now() };
+            r.schedule(at, id);
+        }
+    }
+}
+
+/// A traced poll in progress: restores [`CURRENT_TASK`] when dropped, so that wakes made
+/// while the task completes (its `JoinHandle`'s waker) are still attributed to it.
+pub(crate) struct PollSpan {
+    task: u64,
+    previous: u64,
+    start: Duration,
+}
+
+/// A worker of `scheduler`'s runtime is about to poll task `id`.
+#[inline]
+pub(crate) fn poll_start<S: Schedule>(scheduler: &S, id: u64) -> Option<PollSpan> {
+    if !enabled() {
+        return None;
+    }
+    let recorder = scheduler.recorder()?;
+    let start = recorder.now();
+    recorder.record_at(start, Kind::PollStart { task: id });
+    POLL_STAMP.with(|s| s.set(start));
+    let previous = CURRENT_TASK.with(|c| c.replace(id));
+    Some(PollSpan { task: id, previous, start })
+}
+
+/// The poll that `span` started returned (`ready`: `Poll::Ready`). The span holds no
+/// recorder reference: it outlives this call, and the task (with its scheduler) may be
+/// freed before the span drops.
+#[inline]
+pub(crate) fn poll_end<S: Schedule>(scheduler: &S, span: &Option<PollSpan>, ready: bool) {
+    if let (Some(span), Some(recorder)) = (span, scheduler.recorder()) {
+        let end = recorder.now();
+        POLL_STAMP.with(|s| s.set(end));
+        recorder.poll_end(span.start, end, span.task, ready);
+    }
+}
+
+impl Drop for PollSpan {
+    fn drop(&mut self) {
+        CURRENT_TASK.with(|c| c.set(self.previous));
     }
 }
 
@@ -142,112 +243,6 @@ pub(crate) fn cascade(level: usize, slot: usize) {
 pub(crate) fn io_interest(source: u64, read: bool) {
     let interest = if read { super::Interest::Readable } else { super::Interest::Writable };
     record(|| Kind::IoInterest { task: current_task(), source, interest });
-}
-
-/// A task was spawned on the runtime whose recorder slot is `slot`.
-#[inline]
-pub(crate) fn spawned(slot: &Slot, id: u64, name: TaskName<'_>) {
-    if !enabled() {
-        return;
-    }
-    if let Some(recorder) = slot.get() {
-        let mut tasks = TASKS.write().unwrap_or_else(|p| p.into_inner());
-        tasks.get_or_insert_with(HashMap::new).insert(id, Arc::downgrade(recorder));
-        drop(tasks);
-        recorder.spawn(id, name.render());
-    }
-}
-
-/// What a waker did (the hook in each vtable function of `task/waker.rs`).
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum WakerOp {
-    /// `clone`: one more live waker.
-    Clone,
-    /// `wake_by_ref`: a wake; the waker lives on.
-    WakeByRef,
-    /// `wake`: a wake that consumes the waker (so also a drop).
-    Wake,
-    /// `drop`: one live waker less.
-    Drop,
-}
-
-/// A waker of task `id` was cloned, called or dropped.
-#[inline]
-pub(crate) fn waker(id: u64, op: WakerOp) {
-    if enabled() {
-        waker_slow(id, op);
-    }
-}
-
-fn waker_slow(id: u64, op: WakerOp) {
-    with_task(id, |r| match op {
-        WakerOp::Clone => r.waker_count(id, true),
-        WakerOp::Drop => r.waker_count(id, false),
-        WakerOp::WakeByRef => r.wake(id, cause_of_wake(id)),
-        WakerOp::Wake => {
-            r.wake(id, cause_of_wake(id));
-            r.waker_count(id, false);
-        }
-    });
-}
-
-/// Decides who is calling a waker of `task` right now, on this thread.
-fn cause_of_wake(task: u64) -> Cause {
-    if let Some(cause) = CAUSE.with(Cell::get) {
-        return cause;
-    }
-    match CURRENT_TASK.with(Cell::get) {
-        0 if crate::runtime::context::is_in_runtime() => Cause::Runtime,
-        0 => Cause::Foreign,
-        current if current == task => Cause::SelfWake,
-        current => Cause::Task(current),
-    }
-}
-
-/// Task `id` entered a run queue.
-#[inline]
-pub(crate) fn scheduled(id: u64) {
-    if enabled() {
-        with_task(id, |r| r.schedule(id));
-    }
-}
-
-/// A traced poll in progress: restores [`CURRENT_TASK`] when dropped, so that wakes made
-/// while the task completes (its `JoinHandle`'s waker) are still attributed to it.
-pub(crate) struct PollSpan {
-    task: u64,
-    previous: u64,
-    start: Instant,
-}
-
-/// A worker is about to poll task `id`.
-#[inline]
-pub(crate) fn poll_start(id: u64) -> Option<PollSpan> {
-    if !enabled() {
-        return None;
-    }
-    let mut span = None;
-    with_task(id, |r| {
-        r.record(Kind::PollStart { task: id });
-        let previous = CURRENT_TASK.with(|c| c.replace(id));
-        span = Some(PollSpan { task: id, previous, start: Instant::now() });
-    });
-    span
-}
-
-/// The poll that `span` started returned (`ready`: `Poll::Ready`).
-#[inline]
-pub(crate) fn poll_end(span: &Option<PollSpan>, ready: bool) {
-    if let Some(span) = span {
-        let nanos = u64::try_from(span.start.elapsed().as_nanos()).unwrap_or(u64::MAX);
-        with_task(span.task, |r| r.poll_end(span.task, ready, nanos));
-    }
-}
-
-impl Drop for PollSpan {
-    fn drop(&mut self) {
-        CURRENT_TASK.with(|c| c.set(self.previous));
-    }
 }
 
 /// Marks this thread as calling wakers on behalf of `cause` until the guard drops.

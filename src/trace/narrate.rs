@@ -20,6 +20,10 @@ struct Memory {
     waiting_on: HashMap<u64, (u64, Interest)>,
     /// Task → when its current poll started.
     poll_start: HashMap<u64, std::time::Duration>,
+    /// Thread → the task it is polling now.
+    polling: HashMap<usize, u64>,
+    /// Task → what its current poll left waiting ("its waker is registered for ...").
+    waits: HashMap<u64, Vec<String>>,
     /// The last "next timer" before a reactor wait.
     next_timer: Option<(u64, Option<(u8, u8)>)>,
     /// When the current reactor wait started.
@@ -58,14 +62,24 @@ fn slot(slot: Option<(u8, u8)>) -> String {
 fn sentence(trace: &Trace, memory: &mut Memory, event: &Event) -> Option<String> {
     Some(match event.kind {
         Kind::Spawn { task: id } => format!("{} is spawned", task(trace, id)),
-        Kind::Wake { task: id, cause } => wake(trace, memory, id, cause),
+        Kind::Wake { task: id, cause } => {
+            if cause == Cause::SelfWake {
+                memory.waits.entry(id).or_default().push("it woke itself, so it is queued again".to_owned());
+            }
+            wake(trace, memory, id, cause)
+        }
         Kind::Schedule { task: id, cause } => schedule(trace, id, cause),
         Kind::PollStart { task: id } => {
             memory.poll_start.insert(id, event.at);
+            memory.polling.insert(event.thread, id);
             format!("polls {}", task(trace, id))
         }
         Kind::PollEnd { task: id, ready } => poll_end(trace, memory, event, id, ready),
         Kind::TimerInsert { deadline, slot: s, .. } => {
+            if let Some(&id) = memory.polling.get(&event.thread) {
+                let wait = format!("its waker waits in the timer wheel (tick {deadline}, {})", slot(s));
+                memory.waits.entry(id).or_default().push(wait);
+            }
             format!("a timer for tick {deadline} goes into the wheel at {}", slot(s))
         }
         Kind::TimerCancel { .. } => "a timer is cancelled (its Sleep was dropped)".to_owned(),
@@ -84,6 +98,11 @@ fn sentence(trace: &Trace, memory: &mut Memory, event: &Event) -> Option<String>
         Kind::IoInterest { task: Some(id), source, interest } => {
             memory.waiting_on.insert(id, (source, interest));
             let fd = memory.fds.get(&source).copied().unwrap_or(-1);
+            memory
+                .waits
+                .entry(id)
+                .or_default()
+                .push(format!("its waker is registered for fd {fd} {interest}"));
             format!("{} stores its waker in the reactor, waiting for fd {fd} {interest}", task(trace, id))
         }
         Kind::IoInterest { task: None, source, interest } => {
@@ -141,10 +160,16 @@ fn schedule(trace: &Trace, id: u64, cause: Cause) -> String {
 
 fn poll_end(trace: &Trace, memory: &mut Memory, event: &Event, id: u64, ready: bool) -> String {
     let took = memory.poll_start.remove(&id).map(|start| event.at.saturating_sub(start)).unwrap_or_default();
+    memory.polling.remove(&event.thread);
+    let waits = memory.waits.remove(&id).unwrap_or_default();
     if ready {
         return format!("{} returned Ready after {took:.1?}: it is complete", task(trace, id));
     }
-    format!("{} returned Pending after {took:.1?}: it sleeps until its waker is called", task(trace, id))
+    let why = match waits.is_empty() {
+        true => "it sleeps until its waker is called".to_owned(),
+        false => waits.join("; "),
+    };
+    format!("{} returned Pending after {took:.1?}; {why}", task(trace, id))
 }
 
 fn reactor_wait(memory: &mut Memory, event: &Event, timeout: Option<std::time::Duration>) -> String {

@@ -63,6 +63,7 @@ pub(super) fn svg(trace: &Trace) -> String {
     out.push('\n');
     let _ = writeln!(out, r#"<rect width="{width:.0}" height="{height:.0}" fill="white"/>"#);
     legend(&mut out);
+    task_key(trace, &mut out);
     out.push_str(&body);
     out.push_str("</svg>\n");
     out
@@ -79,6 +80,26 @@ fn legend(out: &mut String) {
 <circle cx="735" cy="37" r="4" fill="#a94442"/><text x="744" y="41">timer inserted / fired</text>
 <text x="10" y="60" fill="#555">x axis: event order (one step per event, not to scale); times in ms under the axis.</text>"##
     );
+}
+
+/// One line naming the tasks drawn (boxes are labelled by id only, to stay narrow).
+fn task_key(trace: &Trace, out: &mut String) {
+    let mut polled: Vec<u64> = trace
+        .events
+        .iter()
+        .filter_map(|e| match e.kind {
+            Kind::PollStart { task } => Some(task),
+            _ => None,
+        })
+        .collect();
+    polled.sort_unstable();
+    polled.dedup();
+    let mut key: Vec<String> =
+        polled.iter().take(16).map(|&id| format!("{id} = {}", trace.task_name(id))).collect();
+    if polled.len() > 16 {
+        key.push(format!("… and {} more", polled.len() - 16));
+    }
+    let _ = writeln!(out, r##"<text x="10" y="78" fill="#333">tasks: {}</text>"##, xml(&key.join(" · ")));
 }
 
 fn draw_lanes(trace: &Trace, lanes: &Lanes, width: f64, out: &mut String) {
