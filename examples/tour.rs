@@ -1,8 +1,8 @@
 //! The guided tour: a short run of the runtime, told by the runtime's own trace.
 //!
 //! What it teaches: which task is polled, what it returned, who woke it, and what runs
-//! next — for spawns, yields, timers, a TCP echo over loopback, a blocking call and a
-//! buggy future. Every sentence below is printed from the events the runtime recorded
+//! next — for spawns, yields, timers, a TCP echo over loopback, channels, a blocking
+//! call and a buggy future. Every sentence below is printed from the events the runtime recorded
 //! (`Builder::trace(true)`); nothing is wrapped or simulated.
 //!
 //! Run it: `cargo run --release --example tour`. It ends by writing `timeline.svg` (open it
@@ -14,6 +14,7 @@
 
 use clockwork::net::{TcpListener, TcpStream};
 use clockwork::runtime::Builder;
+use clockwork::sync::{mpsc, oneshot};
 use clockwork::task;
 use clockwork::time::{sleep, timeout};
 use clockwork::trace::Trace;
@@ -103,12 +104,9 @@ fn main() -> std::io::Result<()> {
         },
     );
 
-    // CHANNELS: `clockwork::sync::{mpsc, oneshot}` are being merged from the sync branch.
-    // Until they land on main, this chapter passes a value through a JoinHandle, which is
-    // a one-shot channel from a task to whoever awaits it.
     tour.chapter(
         &rt,
-        "5. passing a value",
+        "5. awaiting another task",
         "Awaiting a JoinHandle stores your waker in the other task.",
         async {
             let producer = task::Builder::new().name("producer").spawn(async {
@@ -123,7 +121,32 @@ fn main() -> std::io::Result<()> {
 
     tour.chapter(
         &rt,
-        "6. a blocking call",
+        "6. channels",
+        "A receiver that finds nothing stores its waker; send wakes it.",
+        async {
+            let (tx, mut rx) = mpsc::channel::<u32>(1);
+            let (done_tx, done_rx) = oneshot::channel::<u32>();
+            let consumer = task::Builder::new().name("summer").spawn(async move {
+                let mut sum = 0;
+                while let Some(n) = rx.recv().await {
+                    sum += n;
+                }
+                done_tx.send(sum).unwrap();
+            });
+            let producer = task::Builder::new().name("counter").spawn(async move {
+                for n in 1..=3 {
+                    tx.send(n).await.unwrap(); // capacity 1: a second send waits for room
+                }
+            });
+            producer.unwrap().await.unwrap();
+            assert_eq!(done_rx.await.unwrap(), 6);
+            consumer.unwrap().await.unwrap();
+        },
+    );
+
+    tour.chapter(
+        &rt,
+        "7. a blocking call",
         "spawn_blocking runs on another thread, which wakes the task.",
         async {
             let blocking = task::Builder::new().name("blocking read").spawn_blocking(|| {
@@ -136,7 +159,7 @@ fn main() -> std::io::Result<()> {
 
     tour.chapter(
         &rt,
-        "7. a bug the lints catch",
+        "8. a bug the lints catch",
         "A future that returns Pending without keeping its waker.",
         async {
             let _lost = task::Builder::new().name("forgetful").spawn(ForgetsItsWaker).unwrap();

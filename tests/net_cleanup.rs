@@ -3,27 +3,13 @@
 
 #![cfg(not(loom))] // the sockets need the real reactor, which loom builds leave out
 
+mod common;
+
 use clockwork::net::{TcpListener, TcpStream};
+use common::within;
 use std::io::Read;
 use std::sync::mpsc;
 use std::time::Duration;
-
-/// Runs `test` on its own thread and fails if it takes longer than `secs` seconds.
-fn within<T: Send + 'static>(secs: u64, test: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = mpsc::channel();
-    let worker = std::thread::spawn(move || tx.send(test()).unwrap());
-    match rx.recv_timeout(Duration::from_secs(secs)) {
-        Ok(value) => {
-            worker.join().unwrap();
-            value
-        }
-        Err(mpsc::RecvTimeoutError::Disconnected) => match worker.join() {
-            Err(panic) => std::panic::resume_unwind(panic),
-            Ok(()) => unreachable!("the worker sends before it returns"),
-        },
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("test hung for {secs} s"),
-    }
-}
 
 /// The number of open descriptors of this process, where the OS tells us cheaply.
 fn open_fds() -> Option<usize> {

@@ -2,26 +2,11 @@
 
 #![cfg(not(loom))] // the sockets need the real reactor, which loom builds leave out
 
-use clockwork::net::UdpSocket;
-use std::sync::mpsc;
-use std::time::Duration;
+mod common;
 
-/// Runs `test` on its own thread and fails if it takes longer than `secs` seconds.
-fn within<T: Send + 'static>(secs: u64, test: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = mpsc::channel();
-    let worker = std::thread::spawn(move || tx.send(test()).unwrap());
-    match rx.recv_timeout(Duration::from_secs(secs)) {
-        Ok(value) => {
-            worker.join().unwrap();
-            value
-        }
-        Err(mpsc::RecvTimeoutError::Disconnected) => match worker.join() {
-            Err(panic) => std::panic::resume_unwind(panic),
-            Ok(()) => unreachable!("the worker sends before it returns"),
-        },
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("test hung for {secs} s"),
-    }
-}
+use clockwork::net::UdpSocket;
+use common::within;
+use std::time::Duration;
 
 #[test]
 fn round_trips_between_two_tasks() {

@@ -4,7 +4,9 @@
 use clockwork::runtime::Builder;
 use clockwork::Runtime;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Both flavours: current-thread, and multi-thread with 2 workers.
 pub fn runtimes() -> Vec<(&'static str, Runtime)> {
@@ -56,5 +58,22 @@ pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         s.clone()
     } else {
         "<non-string panic>".to_string()
+    }
+}
+
+/// Runs `test` on its own thread and fails if it takes longer than `secs` seconds.
+pub fn within<T: Send + 'static>(secs: u64, test: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = mpsc::channel();
+    let worker = std::thread::spawn(move || tx.send(test()).unwrap());
+    match rx.recv_timeout(Duration::from_secs(secs)) {
+        Ok(value) => {
+            worker.join().unwrap();
+            value
+        }
+        Err(mpsc::RecvTimeoutError::Disconnected) => match worker.join() {
+            Err(panic) => std::panic::resume_unwind(panic),
+            Ok(()) => unreachable!("the worker sends before it returns"),
+        },
+        Err(mpsc::RecvTimeoutError::Timeout) => panic!("test hung for {secs} s"),
     }
 }

@@ -1,0 +1,186 @@
+//! `join!` and `select!`: the combinators for any number of futures, as macros.
+//!
+//! **What this file teaches.** A macro can build the state machine of `join.rs` or
+//! `select.rs` for `n` futures right in the caller's function: each future is pinned *on
+//! the stack* with `core::pin::pin!` and polled in place by a `poll_fn` closure; no heap
+//! allocation, no boxing. Both macros use one trick to give every future its own variable:
+//! they recurse once per future, and an identifier written by the macro (`child`, `fut`)
+//! is a *different* variable in each recursion step (macro hygiene). So no counting and
+//! no generated names are needed.
+//!
+//! `select!` picks its first branch with [`select_start`](crate::future::select_start),
+//! a per-thread pseudo-random number (see `select.rs` for why not rotation). A branch
+//! whose output does not match its pattern is disabled and the others continue; when every
+//! branch is disabled, the `else` branch runs (or, without one, `select!` panics).
+//!
+//! Limitation admitted: the pattern is first tested against a *reference* to the output,
+//! so a `mut` binding of a non-`Copy` value (`Some(mut v) = ..`) does not compile; bind
+//! `Some(v)` and write `let mut v = v;` in the handler. (tokio strips `mut` with a
+//! procedural macro; we stay with `macro_rules!`.)
+//!
+//! Next to read: `src/sync/DESIGN-sync.md`, the design notes for this part of the crate.
+
+/// Waits for every future; evaluates to a tuple of their outputs, in order.
+///
+/// The futures run concurrently in the current task (polled in place, pinned on the
+/// stack). Each is a `MaybeDone`: `Pending(future)` until it returns `Ready`, then
+/// `Done(output)` and never polled again; when all are `Done`, the outputs are taken as a
+/// tuple. Each unfinished future is polled on every wake-up. Use inside `async` code only.
+///
+/// ```
+/// # clockwork::block_on(async {
+/// let (a, b, c) = clockwork::join!(async { 1 }, async { "two" }, async { 3.0 });
+/// assert_eq!((a, b, c), (1, "two", 3.0));
+/// let (only,) = clockwork::join!(async { 'x' });
+/// assert_eq!(only, 'x');
+/// # });
+/// ```
+#[macro_export]
+macro_rules! join {
+    // Step 1, once per future: wrap it with a fresh name `child` (hygiene keeps them apart).
+    (@name [$($named:tt)*] $future:expr, $($rest:tt)*) => {
+        $crate::join!(@name [$($named)* (child $future)] $($rest)*)
+    };
+    // Step 2: pin every child on the stack and poll them all until all are done.
+    (@name [$(($name:ident $future:expr))*]) => {{
+        $(
+            let mut $name = ::core::pin::pin!($crate::future::MaybeDone::new(
+                ::core::future::IntoFuture::into_future($future),
+            ));
+        )*
+        $crate::future::poll_fn(|cx| {
+            let mut all_done = true;
+            // `&=`, not `&&`: every unfinished child gets polled (and registers its waker).
+            $( all_done &= $name.as_mut().poll_done(cx); )*
+            if !all_done {
+                return ::core::task::Poll::Pending;
+            }
+            ::core::task::Poll::Ready(($(
+                $name.as_mut().take_output().expect("join!: every child has finished"),
+            )*))
+        })
+        .await
+    }};
+    ($($future:expr),+ $(,)?) => {
+        $crate::join!(@name [] $($future,)+)
+    };
+}
+
+/// Waits for the first of several futures whose output matches its pattern, and runs
+/// that branch's handler; the other futures are dropped (cancelled).
+///
+/// ```text
+/// select! {
+///     pattern = future => handler,
+///     ...
+///     else => handler_when_every_branch_is_disabled,   // optional
+/// }
+/// ```
+///
+/// Every `future` expression is evaluated first, in order; then the futures are polled in
+/// place, starting at a pseudo-randomly chosen branch so that no branch can starve the
+/// others. Each branch is a small state machine:
+///
+/// ```text
+///   Enabled --Ready(v), v matches its pattern--> wins: the others are dropped, its handler runs
+///      |    --Ready(v), v does not match------> Disabled (never polled again)
+///      +-- Pending: stays Enabled              every branch Disabled => `else` (or a panic)
+/// ```
+/// A handler runs in the enclosing function: `return`, `break`, `?` and `.await`
+/// work in it as usual.
+///
+/// ```
+/// # clockwork::block_on(async {
+/// let (tx, mut rx) = clockwork::sync::mpsc::channel::<u32>(1);
+/// tx.try_send(5).unwrap();
+/// let got = clockwork::select! {
+///     Some(n) = rx.recv() => n,
+///     _ = std::future::pending::<()>() => unreachable!(),
+/// };
+/// assert_eq!(got, 5);
+/// # });
+/// ```
+#[macro_export]
+macro_rules! select {
+    // Parsing, one branch per step. Each branch becomes
+    // `(fut out on [pattern] [future] [handler])`: three fresh names (hygiene, as in
+    // `join!`) for the pinned future, its matched output, and its "still enabled" flag.
+    (@parse [$($done:tt)*] else => $else:expr $(,)?) => {
+        $crate::select!(@run [$($done)*] [$else])
+    };
+    (@parse [$($done:tt)*] $p:pat = $f:expr => $body:block, $($rest:tt)*) => {
+        $crate::select!(@parse [$($done)* (fut out on [$p] [$f] [$body])] $($rest)*)
+    };
+    (@parse [$($done:tt)*] $p:pat = $f:expr => $body:block $($rest:tt)*) => {
+        $crate::select!(@parse [$($done)* (fut out on [$p] [$f] [$body])] $($rest)*)
+    };
+    (@parse [$($done:tt)*] $p:pat = $f:expr => $body:expr, $($rest:tt)*) => {
+        $crate::select!(@parse [$($done)* (fut out on [$p] [$f] [$body])] $($rest)*)
+    };
+    (@parse [$($done:tt)*] $p:pat = $f:expr => $body:expr) => {
+        $crate::select!(@parse [$($done)* (fut out on [$p] [$f] [$body])])
+    };
+    (@parse [$($done:tt)*]) => {
+        $crate::select!(@run [$($done)*] [::core::panic!(
+            "select!: every branch is disabled (no output matched its pattern) and there is no `else` branch"
+        )])
+    };
+    // The state machine: poll enabled branches from a random start until one output matches.
+    // The futures live in an inner block, so they are all dropped *before* the winning
+    // handler runs: a handler may then use what the futures borrowed (`rx.close()` after
+    // `rx.recv()`).
+    (@run [$(($fut:ident $out:ident $on:ident [$p:pat] [$f:expr] [$body:expr]))*] [$else:expr]) => {{
+        let ($($out,)*) = {
+            $(
+                let mut $fut = ::core::pin::pin!(::core::future::IntoFuture::into_future($f));
+                let mut $out = ::core::option::Option::None;
+                let mut $on = true;
+            )*
+            let branches: usize = 0 $( + { let _ = &$on; 1 } )*;
+            $crate::future::poll_fn(|cx| {
+                let start = $crate::future::select_start(branches);
+                for step in 0..branches {
+                    let which = (start + step) % branches;
+                    let mut index = 0;
+                    $(
+                        if which == index && $on {
+                            if let ::core::task::Poll::Ready(value) =
+                                ::core::future::Future::poll($fut.as_mut(), cx)
+                            {
+                                $on = false; // finished: never poll it again
+                                #[allow(unused_variables, unused_mut, unreachable_patterns)]
+                                let matched = match &value { $p => true, _ => false };
+                                if matched {
+                                    $out = ::core::option::Option::Some(value);
+                                    return ::core::task::Poll::Ready(());
+                                }
+                            }
+                        }
+                        index += 1;
+                    )*
+                    let _ = index;
+                }
+                if false $( || $on )* {
+                    ::core::task::Poll::Pending
+                } else {
+                    ::core::task::Poll::Ready(()) // every branch disabled: the `else` branch
+                }
+            })
+            .await;
+            ($($out,)*)
+        };
+        $(
+            if let ::core::option::Option::Some(value) = $out {
+                match value {
+                    $p => $body,
+                    #[allow(unreachable_patterns)]
+                    _ => ::core::unreachable!("select!: the pattern matched a moment ago"),
+                }
+            } else
+        )*
+        { $else }
+    }};
+    ($($branches:tt)+) => {
+        $crate::select!(@parse [] $($branches)+)
+    };
+}

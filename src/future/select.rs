@@ -1,0 +1,120 @@
+//! `select(a, b)`: run two futures, finish with whichever is ready first.
+//!
+//! **What this file teaches: fairness and cancellation.** A select polls its children one
+//! after the other, and the first `Ready` wins. If it always polled `a` first, a future `a`
+//! that is always ready would starve `b` forever. So each poll starts with a branch picked
+//! by [`select_start`], a cheap per-thread pseudo-random number; when both are ready, each
+//! wins about half the time.
+//!
+//! Rejected alternatives: alternating inside one `Select` does not help the common
+//! `loop { select(..).await }`, which makes a *new* `Select` every iteration; a per-call-site
+//! counter (a `static` in the macro) can still lock into a pattern when two tasks take turns
+//! at the same site. Randomness has neither failure mode, and a fixed seed keeps runs
+//! reproducible.
+//!
+//! The loser is *cancelled*: it is dropped when the `Select` is dropped, in whatever state
+//! it was. That is why the cancel-safety notes on `recv` and `send` matter.
+//!
+//! ```text
+//!   Running --a ready--> Done => Ready(Left(a_output))     (b is dropped with the Select)
+//!      |    --b ready--> Done => Ready(Right(b_output))    (a is dropped with the Select)
+//!      +-- neither: Pending (both have registered their wakers)
+//! ```
+//!
+//! Next to read: `macros.rs`.
+
+use std::cell::Cell;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+/// One of two values: which branch of a [`select`] finished, with its output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Either<L, R> {
+    /// The first future finished first.
+    Left(L),
+    /// The second future finished first.
+    Right(R),
+}
+
+/// Polls `a` and `b`; resolves to the output of the first one ready, dropping the other.
+///
+/// ```
+/// use clockwork::future::{select, Either};
+/// # clockwork::block_on(async {
+/// let never = std::future::pending::<()>();
+/// match select(never, async { 7 }).await {
+///     Either::Left(()) => unreachable!(),
+///     Either::Right(n) => assert_eq!(n, 7),
+/// }
+/// # });
+/// ```
+pub fn select<A: Future, B: Future>(a: A, b: B) -> Select<A, B> {
+    Select { a, b, done: false }
+}
+
+/// The future returned by [`select`].
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+pub struct Select<A, B> {
+    a: A,
+    b: B,
+    done: bool,
+}
+
+impl<A: Future, B: Future> Future for Select<A, B> {
+    type Output = Either<A::Output, B::Output>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // SAFETY: pin projection; `a` and `b` are structurally pinned and `Select` keeps the
+        // promise in `maybe_done.rs` (no `Drop`, no moves, no `repr(packed)`). `done` is a
+        // plain `bool`, never pinned.
+        let this = unsafe { self.get_unchecked_mut() };
+        assert!(!this.done, "Select polled after it completed");
+        // SAFETY: as above.
+        let (mut a, mut b) = unsafe { (Pin::new_unchecked(&mut this.a), Pin::new_unchecked(&mut this.b)) };
+        let output = if select_start(2) == 0 {
+            match a.as_mut().poll(cx) {
+                Poll::Ready(out) => Either::Left(out),
+                Poll::Pending => std::task::ready!(b.as_mut().poll(cx).map(Either::Right)),
+            }
+        } else {
+            match b.as_mut().poll(cx) {
+                Poll::Ready(out) => Either::Right(out),
+                Poll::Pending => std::task::ready!(a.as_mut().poll(cx).map(Either::Left)),
+            }
+        };
+        this.done = true;
+        Poll::Ready(output)
+    }
+}
+
+impl<A, B> fmt::Debug for Select<A, B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Select").field("done", &self.done).finish_non_exhaustive()
+    }
+}
+
+/// Which of `branches` branches a select should poll first: a pseudo-random number in
+/// `0..branches`, from a per-thread xorshift generator with a fixed seed.
+///
+/// Public (but hidden) because `select!` expands to a call to it in the user's crate.
+#[doc(hidden)]
+// Not `const { }`-initialised: loom's `thread_local!` lacks that form (as in `runtime/context.rs`).
+#[allow(clippy::missing_const_for_thread_local)]
+pub fn select_start(branches: usize) -> usize {
+    crate::loom::thread_local! {
+        // A plain `Cell`: this state never leaves its thread, so it is no concern of loom's.
+        static STATE: Cell<u32> = Cell::new(0x9E37_79B9);
+    }
+    let x = STATE.with(|state| {
+        // xorshift32 (Marsaglia, 2003): three shifts, period 2^32 - 1, never 0.
+        let mut x = state.get();
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        state.set(x);
+        x
+    });
+    x as usize % branches.max(1)
+}

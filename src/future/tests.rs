@@ -1,0 +1,234 @@
+//! Unit tests for the combinators, polled by hand so each state transition is visible.
+
+use super::{join, join_all, poll_fn, select, Either};
+use crate::sync::test_waker::{block_on, counting_waker};
+use std::cell::Cell;
+use std::future::Future;
+use std::pin::{pin, Pin};
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+
+/// A future that is pending until `gate` is opened, and counts its polls.
+fn gated(gate: Rc<Cell<bool>>, polls: Rc<Cell<u32>>, output: u32) -> impl Future<Output = u32> {
+    let waker_slot: Rc<Cell<Option<Waker>>> = Rc::default();
+    poll_fn(move |cx| {
+        polls.set(polls.get() + 1);
+        if gate.get() {
+            Poll::Ready(output)
+        } else {
+            waker_slot.set(Some(cx.waker().clone()));
+            Poll::Pending
+        }
+    })
+}
+
+#[test]
+fn join_waits_for_both_and_does_not_repoll_the_finished_one() {
+    let (waker, _) = counting_waker();
+    let mut cx = Context::from_waker(&waker);
+    let (gate, polls_a) = (Rc::new(Cell::new(false)), Rc::new(Cell::new(0)));
+    let mut both = pin!(join(async { 1 }, gated(gate.clone(), polls_a.clone(), 2)));
+    assert!(both.as_mut().poll(&mut cx).is_pending());
+    gate.set(true);
+    assert_eq!(both.as_mut().poll(&mut cx), Poll::Ready((1, 2)));
+    assert_eq!(polls_a.get(), 2);
+}
+
+#[test]
+#[should_panic(expected = "polled after it completed")]
+fn join_polled_after_completion_panics() {
+    let (waker, _) = counting_waker();
+    let mut cx = Context::from_waker(&waker);
+    let mut both = pin!(join(async { 1 }, async { 2 }));
+    assert!(both.as_mut().poll(&mut cx).is_ready());
+    let _ = both.as_mut().poll(&mut cx);
+}
+
+#[test]
+fn join_all_keeps_input_order_and_polls_only_woken_children() {
+    let (tx0, rx0) = crate::sync::oneshot::channel::<u32>();
+    let (tx1, rx1) = crate::sync::oneshot::channel::<u32>();
+    let polls = Rc::new([Cell::new(0), Cell::new(0)]);
+    let children = [rx0, rx1].into_iter().enumerate().map(|(i, mut rx)| {
+        let polls = polls.clone();
+        poll_fn(move |cx| {
+            polls[i].set(polls[i].get() + 1);
+            Pin::new(&mut rx).poll(cx).map(Result::unwrap)
+        })
+    });
+    let (waker, woken) = counting_waker();
+    let mut cx = Context::from_waker(&waker);
+    let mut all = pin!(join_all(children));
+    assert!(all.as_mut().poll(&mut cx).is_pending());
+    tx1.send(11).unwrap(); // wakes child 1 only
+    assert_eq!(woken.get(), 1);
+    assert!(all.as_mut().poll(&mut cx).is_pending());
+    assert_eq!((polls[0].get(), polls[1].get()), (1, 2), "child 0 was not woken");
+    tx0.send(10).unwrap();
+    assert_eq!(all.as_mut().poll(&mut cx), Poll::Ready(vec![10, 11]));
+    assert_eq!((polls[0].get(), polls[1].get()), (2, 2), "child 1 finished: not polled again");
+}
+
+#[test]
+fn join_all_of_nothing_is_ready_at_once() {
+    let none: Vec<std::future::Ready<u8>> = vec![];
+    assert_eq!(block_on(join_all(none)), Vec::<u8>::new());
+}
+
+#[test]
+fn select_returns_the_ready_side() {
+    let left = block_on(select(async { 'l' }, std::future::pending::<()>()));
+    assert_eq!(left, Either::Left('l'));
+    let right = block_on(select(std::future::pending::<()>(), async { 'r' }));
+    assert_eq!(right, Either::Right('r'));
+}
+
+#[test]
+fn select_is_fair_when_both_are_always_ready() {
+    let mut lefts = 0;
+    for _ in 0..1000 {
+        if let Either::Left(()) = block_on(select(async {}, async {})) {
+            lefts += 1;
+        }
+    }
+    assert!((350..=650).contains(&lefts), "left won {lefts} of 1000");
+}
+
+#[test]
+fn join_macro_any_arity() {
+    block_on(async {
+        assert_eq!(crate::join!(async { 1 }), (1,));
+        assert_eq!(crate::join!(async { 1 }, async { 'b' }), (1, 'b'));
+        assert_eq!(crate::join!(async { 1 }, async { 2 }, async { 3 }), (1, 2, 3));
+        let four = crate::join!(async { 1 }, async { 2 }, async { 3 }, async { "four" },);
+        assert_eq!(four, (1, 2, 3, "four"));
+    });
+}
+
+#[test]
+fn join_macro_runs_children_concurrently() {
+    block_on(async {
+        let (tx, rx) = crate::sync::oneshot::channel();
+        // Sequential awaiting would deadlock: the receiver waits for the sender.
+        let (got, ()) = crate::join!(rx, async move { tx.send(5).unwrap() });
+        assert_eq!(got, Ok(5));
+    });
+}
+
+#[test]
+fn select_macro_one_to_four_branches() {
+    block_on(async {
+        let one = crate::select! { x = async { 1 } => x };
+        assert_eq!(one, 1);
+        let two = crate::select! {
+            x = std::future::pending::<u32>() => x,
+            y = async { 2 } => { y }
+        };
+        assert_eq!(two, 2);
+        let three = crate::select! {
+            _ = std::future::pending::<()>() => 0,
+            _ = std::future::pending::<()>() => 0,
+            z = async { 3 } => z,
+        };
+        assert_eq!(three, 3);
+        let four = crate::select! {
+            _ = std::future::pending::<()>() => 0,
+            w = async { 4 } => w,
+            _ = std::future::pending::<()>() => 0,
+            _ = std::future::pending::<()>() => 0,
+        };
+        assert_eq!(four, 4);
+    });
+}
+
+#[test]
+fn select_macro_disables_a_branch_whose_pattern_does_not_match() {
+    block_on(async {
+        let (tx, mut rx) = crate::sync::mpsc::channel::<u32>(1);
+        drop(tx);
+        let (gate_tx, gate_rx) = crate::sync::oneshot::channel();
+        gate_tx.send(9).unwrap();
+        let got = crate::select! {
+            Some(v) = rx.recv() => v,
+            Ok(v) = gate_rx => v,
+        };
+        assert_eq!(got, 9, "the None from recv() must not end the select");
+    });
+}
+
+#[test]
+fn select_macro_else_runs_when_every_branch_is_disabled() {
+    block_on(async {
+        let got = crate::select! {
+            Some(v) = async { None::<u32> } => v,
+            Ok(v) = async { Err::<u32, ()>(()) } => v,
+            else => 42,
+        };
+        assert_eq!(got, 42);
+    });
+}
+
+#[test]
+#[should_panic(expected = "every branch is disabled")]
+fn select_macro_without_else_panics_when_every_branch_is_disabled() {
+    block_on(async {
+        crate::select! {
+            Some(v) = async { None::<u32> } => v,
+        }
+    });
+}
+
+#[test]
+fn select_macro_handlers_can_break_and_await() {
+    block_on(async {
+        let (tx, mut rx) = crate::sync::mpsc::channel::<u32>(4);
+        for n in 1..=3 {
+            tx.try_send(n).unwrap();
+        }
+        drop(tx);
+        let mut sum = 0;
+        loop {
+            crate::select! {
+                v = rx.recv() => match v {
+                    Some(v) => sum += async { v }.await,
+                    None => break,
+                },
+            }
+        }
+        assert_eq!(sum, 6);
+    });
+}
+
+#[test]
+fn select_macro_is_fair() {
+    block_on(async {
+        let mut wins = [0u32; 3];
+        for _ in 0..3000 {
+            let i = crate::select! {
+                _ = async {} => 0,
+                _ = async {} => 1,
+                _ = async {} => 2,
+            };
+            wins[i] += 1;
+        }
+        assert!(wins.iter().all(|&w| (700..=1300).contains(&w)), "wins: {wins:?}");
+    });
+}
+
+#[test]
+fn select_macro_drops_the_futures_before_the_handler_runs() {
+    block_on(async {
+        let (tx, mut rx) = crate::sync::mpsc::channel::<u32>(2);
+        tx.try_send(1).unwrap();
+        // The handler needs `&mut rx`, which `rx.recv()` borrowed: only fine if the futures
+        // are gone by the time the handler runs.
+        let got = crate::select! {
+            Some(v) = rx.recv() => {
+                rx.close();
+                v
+            }
+        };
+        assert_eq!(got, 1);
+        assert!(tx.is_closed());
+    });
+}

@@ -1,0 +1,207 @@
+//! Loom models and unit tests for `mpsc`.
+//!
+//! The models use `block_on` from `test_waker.rs`: under loom a task that is never woken
+//! makes its thread park forever, which loom reports as a deadlock. So "finishes in every
+//! interleaving" means "no lost wake-up". Each model has at most three threads.
+
+// Under loom only the `loom_*` models are built; the plain unit tests and their imports are not.
+#![cfg_attr(loom, allow(unused_imports))]
+
+use super::channel;
+use super::error::{SendError, TryRecvError, TrySendError};
+use crate::loom::model;
+use crate::loom::sync::Arc;
+use crate::loom::thread;
+use crate::sync::test_waker::{block_on, counting_waker};
+use std::future::Future;
+use std::pin::pin;
+use std::task::{Context, Poll};
+
+#[test]
+fn loom_close_races_send() {
+    model(|| {
+        let (tx, mut rx) = channel(1);
+        let sending = thread::spawn(move || block_on(tx.send(1)));
+        rx.close();
+        match sending.join().unwrap() {
+            Ok(()) => assert_eq!(rx.try_recv(), Ok(1), "a sent value must stay receivable"),
+            Err(SendError(value)) => assert_eq!(value, 1, "the value comes back"),
+        }
+        assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
+    });
+}
+
+#[test]
+fn loom_receiver_drop_wakes_waiting_sender() {
+    model(|| {
+        let (tx, rx) = channel(1);
+        tx.try_send(Arc::new(0)).unwrap(); // full
+        let sending = thread::spawn(move || block_on(tx.send(Arc::new(1))));
+        drop(rx); // drops the queued value; the waiting sender must get its own back
+        let SendError(value) = sending.join().unwrap().expect_err("nobody can receive it");
+        assert_eq!(*value, 1);
+    });
+}
+
+#[test]
+fn loom_recv_frees_slot_for_waiting_sender() {
+    model(|| {
+        let (tx, mut rx) = channel(1);
+        tx.try_send(0).unwrap(); // full: the next send must wait
+        let sending = thread::spawn(move || block_on(tx.send(1)));
+        assert_eq!(block_on(rx.recv()), Some(0));
+        assert_eq!(block_on(rx.recv()), Some(1), "the waiting sender was not woken");
+        sending.join().unwrap().unwrap();
+        assert_eq!(block_on(rx.recv()), None, "every sender is gone");
+    });
+}
+
+#[test]
+fn loom_cancelled_waiting_sender_strands_nobody() {
+    model(|| {
+        let (tx, mut rx) = channel(1);
+        tx.try_send(0).unwrap(); // full
+        let tx2 = tx.clone();
+        // A sender parks its value, then gives up (its future is dropped).
+        let giving_up = thread::spawn(move || {
+            let (waker, _) = counting_waker();
+            let mut send = pin!(tx.send(1));
+            let _ = send.as_mut().poll(&mut Context::from_waker(&waker));
+        });
+        let waiting = thread::spawn(move || block_on(tx2.send(2)));
+        let mut seen = vec![];
+        while seen.last() != Some(&2) {
+            seen.push(block_on(rx.recv()).expect("the sender of 2 is alive until 2 is sent"));
+        }
+        assert_eq!(seen[0], 0);
+        giving_up.join().unwrap();
+        waiting.join().unwrap().unwrap();
+    });
+}
+
+#[cfg(not(loom))]
+#[test]
+fn try_send_and_try_recv() {
+    let (tx, mut rx) = channel(1);
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+    tx.try_send(1).unwrap();
+    assert_eq!(tx.try_send(2), Err(TrySendError::Full(2)));
+    assert_eq!(rx.try_recv(), Ok(1));
+    drop(tx);
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
+}
+
+#[cfg(not(loom))]
+#[test]
+fn waiting_senders_are_served_in_order() {
+    let (tx, mut rx) = channel(1);
+    tx.try_send(0).unwrap();
+    let (waker, woken) = counting_waker();
+    let mut cx = Context::from_waker(&waker);
+    let mut first = pin!(tx.send(1));
+    let mut second = pin!(tx.send(2));
+    assert!(first.as_mut().poll(&mut cx).is_pending());
+    assert!(second.as_mut().poll(&mut cx).is_pending());
+    assert_eq!(tx.try_send(3), Err(TrySendError::Full(3)), "no overtaking the line");
+    assert_eq!(rx.try_recv(), Ok(0));
+    assert_eq!(woken.get(), 1, "exactly the first sender is woken");
+    assert_eq!(first.as_mut().poll(&mut cx), Poll::Ready(Ok(())));
+    assert_eq!(rx.try_recv(), Ok(1));
+    assert_eq!(second.as_mut().poll(&mut cx), Poll::Ready(Ok(())));
+    assert_eq!(rx.try_recv(), Ok(2));
+}
+
+#[cfg(not(loom))]
+#[test]
+fn close_returns_waiting_values_and_keeps_queued_ones() {
+    let (tx, mut rx) = channel(1);
+    tx.try_send("queued").unwrap();
+    let (waker, woken) = counting_waker();
+    let mut cx = Context::from_waker(&waker);
+    let mut waiting = pin!(tx.send("waiting"));
+    assert!(waiting.as_mut().poll(&mut cx).is_pending());
+    rx.close();
+    assert_eq!(woken.get(), 1);
+    assert_eq!(waiting.as_mut().poll(&mut cx), Poll::Ready(Err(SendError("waiting"))));
+    assert!(tx.is_closed());
+    assert_eq!(tx.try_send("late"), Err(TrySendError::Closed("late")));
+    assert_eq!(rx.try_recv(), Ok("queued"));
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
+}
+
+#[cfg(not(loom))]
+#[test]
+#[should_panic(expected = "capacity must be at least 1")]
+fn zero_capacity_panics() {
+    let _ = channel::<()>(0);
+}
+
+#[cfg(not(loom))]
+#[test]
+fn try_calls_leave_the_registered_wakers_alone() {
+    // tokio#8279: a non-blocking peek must not replace the waker of a task really waiting.
+    let (tx, mut rx) = channel(1);
+    let (real, rx_woken) = counting_waker();
+    assert!(rx.poll_recv(&mut Context::from_waker(&real)).is_pending());
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+    tx.try_send(0).unwrap();
+    assert_eq!(rx_woken.get(), 1, "the receiver's real waker must still be woken");
+
+    let (real, tx_woken) = counting_waker();
+    let mut send = pin!(tx.send(1)); // the queue is full: parks
+    assert!(send.as_mut().poll(&mut Context::from_waker(&real)).is_pending());
+    assert_eq!(tx.try_send(2), Err(TrySendError::Full(2)));
+    assert_eq!(rx.try_recv(), Ok(0));
+    assert_eq!(tx_woken.get(), 1, "the sender's real waker must still be woken");
+}
+
+/// A waker that, when woken, sends on the channel it was woken by.
+#[cfg(not(loom))]
+struct SendsWhenWoken(super::Sender<u32>);
+
+#[cfg(not(loom))]
+impl std::task::Wake for SendsWhenWoken {
+    fn wake(self: std::sync::Arc<Self>) {
+        let _ = self.0.try_send(99); // would deadlock if we woke while holding the lock
+    }
+}
+
+#[cfg(not(loom))]
+#[test]
+fn a_waker_may_reenter_the_channel() {
+    let (tx, mut rx) = channel(2);
+    let waker = std::task::Waker::from(std::sync::Arc::new(SendsWhenWoken(tx.clone())));
+    assert!(rx.poll_recv(&mut Context::from_waker(&waker)).is_pending());
+    drop(waker); // the channel holds the only clone now
+    tx.try_send(1).unwrap(); // wakes the receiver's waker, which sends 99
+    assert_eq!(rx.try_recv(), Ok(1));
+    assert_eq!(rx.try_recv(), Ok(99));
+}
+
+#[cfg(not(loom))]
+#[test]
+fn dropping_the_receiver_releases_its_waker_while_senders_live() {
+    let (tx, mut rx) = channel::<u8>(1);
+    let (waker, counter) = counting_waker();
+    assert!(rx.poll_recv(&mut Context::from_waker(&waker)).is_pending());
+    drop(waker);
+    assert_eq!(std::sync::Arc::strong_count(&counter), 2, "the channel holds a clone");
+    drop(rx);
+    assert_eq!(std::sync::Arc::strong_count(&counter), 1, "released with the receiver");
+    assert!(tx.is_closed());
+}
+
+#[cfg(not(loom))]
+#[test]
+fn a_panicking_receiver_waker_leaves_the_channel_usable() {
+    use crate::sync::test_waker::panicking_wake_waker;
+    let (tx, mut rx) = channel(2);
+    let (bad, _) = panicking_wake_waker();
+    assert!(rx.poll_recv(&mut Context::from_waker(&bad)).is_pending());
+    let sent = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| tx.try_send(1)));
+    assert!(sent.is_err(), "the waker's panic reaches the sender that woke it");
+    // The value was queued before the wake-up, and the lock is not poisoned or held.
+    tx.try_send(2).unwrap();
+    assert_eq!(rx.try_recv(), Ok(1));
+    assert_eq!(rx.try_recv(), Ok(2));
+}

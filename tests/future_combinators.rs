@@ -1,0 +1,145 @@
+//! `join`, `join_all`, `select` and the macros, on the runtime.
+#![cfg(not(loom))] // dev-dependencies are not built under loom
+
+mod common;
+use common::{on_both, within};
+
+use clockwork::future::{join, join_all, select, Either};
+use clockwork::sync::oneshot;
+
+/// Finishes after `turns` yields and returns `value`.
+async fn after(turns: usize, value: usize) -> usize {
+    for _ in 0..turns {
+        clockwork::task::yield_now().await;
+    }
+    value
+}
+
+#[test]
+fn join_keeps_argument_order() {
+    within(60, || {
+        on_both(|_flavour, rt| {
+            assert_eq!(rt.block_on(join(after(5, 1), after(0, 2))), (1, 2));
+        });
+    });
+}
+
+#[test]
+fn join_all_keeps_input_order_whatever_the_finishing_order() {
+    within(60, || {
+        on_both(|_flavour, rt| {
+            let outputs = rt.block_on(join_all((0..20).map(|i| after(20 - i, i))));
+            assert_eq!(outputs, (0..20).collect::<Vec<_>>());
+        });
+    });
+}
+
+#[test]
+fn join_all_waits_for_spawned_tasks() {
+    within(60, || {
+        on_both(|_flavour, rt| {
+            rt.block_on(async {
+                let handles = (0..10).map(|i| clockwork::spawn(after(i, i * i)));
+                let squares: Vec<usize> = join_all(handles).await.into_iter().map(Result::unwrap).collect();
+                assert_eq!(squares, (0..10).map(|i| i * i).collect::<Vec<_>>());
+            });
+        });
+    });
+}
+
+#[test]
+fn select_lets_the_faster_side_win() {
+    within(60, || {
+        on_both(|_flavour, rt| {
+            rt.block_on(async {
+                assert_eq!(select(after(10, 1), after(1, 2)).await, Either::Right(2));
+                assert_eq!(select(after(1, 1), after(10, 2)).await, Either::Left(1));
+            });
+        });
+    });
+}
+
+#[test]
+fn select_starves_neither_branch() {
+    within(60, || {
+        on_both(|_flavour, rt| {
+            rt.block_on(async {
+                let (mut left, mut right) = (0, 0);
+                for _ in 0..2000 {
+                    match select(after(0, 0), after(0, 0)).await {
+                        Either::Left(_) => left += 1,
+                        Either::Right(_) => right += 1,
+                    }
+                }
+                assert!(left > 600 && right > 600, "left {left}, right {right}");
+            });
+        });
+    });
+}
+
+#[test]
+fn join_macro_one_to_four() {
+    within(60, || {
+        on_both(|_flavour, rt| {
+            rt.block_on(async {
+                assert_eq!(clockwork::join!(after(1, 1)), (1,));
+                assert_eq!(clockwork::join!(after(3, 1), after(1, 2)), (1, 2));
+                assert_eq!(clockwork::join!(after(3, 1), after(2, 2), after(1, 3)), (1, 2, 3));
+                let four =
+                    clockwork::join!(after(0, 1), after(4, 2), after(2, 3), clockwork::spawn(after(1, 4)));
+                assert_eq!((four.0, four.1, four.2, four.3.unwrap()), (1, 2, 3, 4));
+            });
+        });
+    });
+}
+
+#[test]
+fn select_macro_one_to_four() {
+    within(60, || {
+        on_both(|_flavour, rt| {
+            rt.block_on(async {
+                let one = clockwork::select! { v = after(2, 1) => v };
+                assert_eq!(one, 1);
+                let two = clockwork::select! { v = after(9, 1) => v, v = after(1, 2) => v };
+                assert_eq!(two, 2);
+                let three = clockwork::select! {
+                    v = after(9, 1) => v,
+                    v = after(9, 2) => v,
+                    v = after(1, 3) => v,
+                };
+                assert_eq!(three, 3);
+                let (tx, rx) = oneshot::channel::<usize>();
+                clockwork::spawn(async move { tx.send(4).unwrap() });
+                let never = std::future::pending::<usize>;
+                let four = clockwork::select! {
+                    v = never() => v,
+                    v = never() => v,
+                    v = never() => v,
+                    Ok(v) = rx => v,
+                };
+                assert_eq!(four, 4);
+            });
+        });
+    });
+}
+
+#[test]
+fn select_macro_starves_no_branch() {
+    within(60, || {
+        on_both(|_flavour, rt| {
+            rt.block_on(async {
+                let mut wins = [0; 4];
+                for _ in 0..4000 {
+                    let i = clockwork::select! {
+                        v = after(0, 0) => v,
+                        v = after(0, 1) => v,
+                        v = after(0, 2) => v,
+                        v = after(0, 3) => v,
+                    };
+                    wins[i] += 1;
+                }
+                assert!(wins.iter().all(|&w| w > 600), "wins: {wins:?}");
+            });
+        });
+    });
+}
