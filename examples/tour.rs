@@ -48,13 +48,34 @@ fn main() -> std::io::Result<()> {
     let rt = Builder::new_current_thread().trace(true).build()?;
     let mut tour = Narrator { seen: 0 };
 
-    tour.chapter(&rt, "1. spawn and poll", "Spawning only queues a task; block_on runs the queue.", async {
+    first_steps(&mut tour, &rt);
+    let echo = input_output(&mut tour, &rt);
+    between_tasks(&mut tour, &rt);
+
+    println!("\n== Lints (Runtime::lints): what the trace says looks wrong");
+    for lint in rt.lints() {
+        println!("   * {lint}");
+    }
+    let out = write_files(&rt.trace().expect("traced"), &echo)?;
+    println!("\nThe whole run is in {}:", out.display());
+    println!("   timeline.svg   open in a browser: one lane per thread, one box per poll, arrows for wakes");
+    println!("   trace.json     open in https://ui.perfetto.dev (flow arrows link each wake to its poll)");
+    println!("   sequence.mmd   paste into https://mermaid.live: task <-> runtime <-> reactor <-> OS");
+    println!("   echo-timeline.svg   chapter 4 alone, small enough to read at a glance");
+    drop(rt);
+    println!("\nThe runtime was dropped: every unfinished task (the forgetful one) was cancelled first.");
+    Ok(())
+}
+
+/// Chapters 1-3: spawning, yielding, timers.
+fn first_steps(tour: &mut Narrator, rt: &Runtime) {
+    tour.chapter(rt, "1. spawn and poll", "Spawning only queues a task; block_on runs the queue.", async {
         let a = task::Builder::new().name("A").spawn(async { 1 }).unwrap();
         let b = task::Builder::new().name("B").spawn(async { 2 }).unwrap();
         assert_eq!(a.await.unwrap() + b.await.unwrap(), 3);
     });
 
-    tour.chapter(&rt, "2. yield_now is fair", "A task that yields goes behind every ready task.", async {
+    tour.chapter(rt, "2. yield_now is fair", "A task that yields goes behind every ready task.", async {
         let polite = task::Builder::new().name("polite").spawn(async {
             task::yield_now().await;
             task::yield_now().await;
@@ -64,23 +85,21 @@ fn main() -> std::io::Result<()> {
         quick.unwrap().await.unwrap();
     });
 
-    tour.chapter(
-        &rt,
-        "3. timers",
-        "Sleeps go into the wheel; the driver sleeps until the next one.",
-        async {
-            let sleeper = task::Builder::new().name("sleeper").spawn(sleep(Duration::from_millis(5)));
-            let impatient = task::Builder::new().name("impatient").spawn(async {
-                // The inner 50 ms sleep loses the race: its timer is cancelled, never fired.
-                timeout(Duration::from_millis(2), sleep(Duration::from_millis(50))).await.unwrap_err();
-            });
-            sleeper.unwrap().await.unwrap();
-            impatient.unwrap().await.unwrap();
-        },
-    );
+    tour.chapter(rt, "3. timers", "Sleeps go into the wheel; the driver sleeps until the next one.", async {
+        let sleeper = task::Builder::new().name("sleeper").spawn(sleep(Duration::from_millis(5)));
+        let impatient = task::Builder::new().name("impatient").spawn(async {
+            // The inner 50 ms sleep loses the race: its timer is cancelled, never fired.
+            timeout(Duration::from_millis(2), sleep(Duration::from_millis(50))).await.unwrap_err();
+        });
+        sleeper.unwrap().await.unwrap();
+        impatient.unwrap().await.unwrap();
+    });
+}
 
+/// Chapter 4: sockets; returns the chapter's own trace (the small timeline in docs/).
+fn input_output(tour: &mut Narrator, rt: &Runtime) -> Trace {
     let echo = tour.chapter(
-        &rt,
+        rt,
         "4. TCP echo over loopback",
         "Pending on a socket = a waker stored in the reactor.",
         async {
@@ -104,8 +123,13 @@ fn main() -> std::io::Result<()> {
         },
     );
 
+    echo
+}
+
+/// Chapters 5-8: waiting for other tasks, channels, a blocking call, a buggy future.
+fn between_tasks(tour: &mut Narrator, rt: &Runtime) {
     tour.chapter(
-        &rt,
+        rt,
         "5. awaiting another task",
         "Awaiting a JoinHandle stores your waker in the other task.",
         async {
@@ -120,7 +144,7 @@ fn main() -> std::io::Result<()> {
     );
 
     tour.chapter(
-        &rt,
+        rt,
         "6. channels",
         "A receiver that finds nothing stores its waker; send wakes it.",
         async {
@@ -145,7 +169,7 @@ fn main() -> std::io::Result<()> {
     );
 
     tour.chapter(
-        &rt,
+        rt,
         "7. a blocking call",
         "spawn_blocking runs on another thread, which wakes the task.",
         async {
@@ -158,7 +182,7 @@ fn main() -> std::io::Result<()> {
     );
 
     tour.chapter(
-        &rt,
+        rt,
         "8. a bug the lints catch",
         "A future that returns Pending without keeping its waker.",
         async {
@@ -166,20 +190,6 @@ fn main() -> std::io::Result<()> {
             task::yield_now().await; // let it run once
         },
     );
-
-    println!("\n== Lints (Runtime::lints): what the trace says looks wrong");
-    for lint in rt.lints() {
-        println!("   * {lint}");
-    }
-    let out = write_files(&rt.trace().expect("traced"), &echo)?;
-    println!("\nThe whole run is in {}:", out.display());
-    println!("   timeline.svg   open in a browser: one lane per thread, one box per poll, arrows for wakes");
-    println!("   trace.json     open in https://ui.perfetto.dev (flow arrows link each wake to its poll)");
-    println!("   sequence.mmd   paste into https://mermaid.live: task <-> runtime <-> reactor <-> OS");
-    println!("   echo-timeline.svg   chapter 4 alone, small enough to read at a glance");
-    drop(rt);
-    println!("\nThe runtime was dropped: every unfinished task (the forgetful one) was cancelled first.");
-    Ok(())
 }
 
 /// Writes the exports into `target/clockwork-tour/` and returns that folder.

@@ -89,21 +89,36 @@ fn with_current<R>(f: impl FnOnce(&Recorder) -> R) -> Option<R> {
 }
 
 /// Records the event `f` builds, on the current runtime's recorder.
-#[inline]
+#[inline(always)]
 pub(crate) fn record(f: impl FnOnce() -> Kind) {
     if enabled() {
-        with_current(|r| r.record(f()));
+        record_slow(f);
     }
+}
+
+// Every `*_slow` function is `#[cold]` and never inlined: the hook at the call site stays
+// one load and one branch, and the runtime's hot functions do not grow with tracing code
+// they almost never run (that growth alone cost ~2% on the yield benchmark).
+#[cold]
+#[inline(never)]
+fn record_slow(f: impl FnOnce() -> Kind) {
+    with_current(|r| r.record(f()));
 }
 
 /// A task was spawned on the runtime whose recorder slot is `slot`; `queued`: it goes
 /// straight into a run queue (the runtime is not shut down).
-#[inline]
+#[inline(always)]
 pub(crate) fn spawned(slot: &Slot, id: u64, name: TaskName<'_>, queued: bool) {
     if enabled() {
-        if let Some(recorder) = slot.get() {
-            recorder.spawn(id, name.name, name.location, queued);
-        }
+        spawned_slow(slot, id, name, queued);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn spawned_slow(slot: &Slot, id: u64, name: TaskName<'_>, queued: bool) {
+    if let Some(recorder) = slot.get() {
+        recorder.spawn(id, name.name, name.location, queued);
     }
 }
 
@@ -121,7 +136,7 @@ pub(crate) enum WakerOp {
 }
 
 /// A waker of task `id` was cloned, called or dropped.
-#[inline]
+#[inline(always)]
 pub(crate) fn waker(id: u64, op: WakerOp) {
     if enabled() {
         waker_slow(id, op);
@@ -130,6 +145,8 @@ pub(crate) fn waker(id: u64, op: WakerOp) {
 
 /// Tries the current runtime's recorder first (the usual case: a task is woken by its own
 /// runtime's threads), then every recorder (a foreign thread, another runtime).
+#[cold]
+#[inline(never)]
 fn waker_slow(id: u64, op: WakerOp) {
     let apply = |r: &Recorder| match op {
         WakerOp::Clone => r.waker_count(id, true),
@@ -170,48 +187,70 @@ fn cause_of_wake(task: u64) -> Cause {
 }
 
 /// Task `id` entered a run queue of `scheduler`'s runtime.
-#[inline]
+#[inline(always)]
 pub(crate) fn scheduled<S: Schedule>(scheduler: &S, id: u64) {
     if enabled() {
-        if let Some(r) = scheduler.recorder() {
-            // Re-queued right after its own poll: stamped with that poll's end, no clock read.
-            let at = if CURRENT_TASK.with(Cell::get) == id { POLL_STAMP.with(Cell::get) } else { r.now() };
-            r.schedule(at, id);
-        }
+        scheduled_slow(scheduler.recorder(), id);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn scheduled_slow(recorder: Option<&Recorder>, id: u64) {
+    if let Some(r) = recorder {
+        // Re-queued right after its own poll: stamped with that poll's end, no clock read.
+        let at = if CURRENT_TASK.with(Cell::get) == id { POLL_STAMP.with(Cell::get) } else { r.now() };
+        r.schedule(at, id);
     }
 }
 
 /// A traced poll in progress: restores [`CURRENT_TASK`] when dropped, so that wakes made
 /// while the task completes (its `JoinHandle`'s waker) are still attributed to it.
+///
+/// Only the previous task id is kept here (the task and the start time are in the
+/// thread-locals): a small value the hot path can carry in one register.
 pub(crate) struct PollSpan {
-    task: u64,
     previous: u64,
-    start: Duration,
 }
 
 /// A worker of `scheduler`'s runtime is about to poll task `id`.
-#[inline]
+#[inline(always)]
 pub(crate) fn poll_start<S: Schedule>(scheduler: &S, id: u64) -> Option<PollSpan> {
     if !enabled() {
         return None;
     }
-    let recorder = scheduler.recorder()?;
+    poll_start_slow(scheduler.recorder()?, id)
+}
+
+#[cold]
+#[inline(never)]
+fn poll_start_slow(recorder: &Recorder, id: u64) -> Option<PollSpan> {
     let start = recorder.now();
     recorder.record_at(start, Kind::PollStart { task: id });
     POLL_STAMP.with(|s| s.set(start));
     let previous = CURRENT_TASK.with(|c| c.replace(id));
-    Some(PollSpan { task: id, previous, start })
+    Some(PollSpan { previous })
 }
 
 /// The poll that `span` started returned (`ready`: `Poll::Ready`). The span holds no
 /// recorder reference: it outlives this call, and the task (with its scheduler) may be
 /// freed before the span drops.
-#[inline]
+#[inline(always)]
 pub(crate) fn poll_end<S: Schedule>(scheduler: &S, span: &Option<PollSpan>, ready: bool) {
-    if let (Some(span), Some(recorder)) = (span, scheduler.recorder()) {
+    // `span` first: it is `None` whenever tracing is off, and then nothing else runs.
+    if span.is_some() {
+        poll_end_slow(scheduler.recorder(), ready);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn poll_end_slow(recorder: Option<&Recorder>, ready: bool) {
+    if let Some(recorder) = recorder {
+        let (start, task) = (POLL_STAMP.with(Cell::get), CURRENT_TASK.with(Cell::get));
         let end = recorder.now();
         POLL_STAMP.with(|s| s.set(end));
-        recorder.poll_end(span.start, end, span.task, ready);
+        recorder.poll_end(start, end, task, ready);
     }
 }
 
@@ -222,7 +261,7 @@ impl Drop for PollSpan {
 }
 
 /// A timer was cancelled; `was_live` is false if it had already fired (nothing happened).
-#[inline]
+#[inline(always)]
 pub(crate) fn timer_cancelled(timer: u64, was_live: bool) {
     if was_live {
         record(|| Kind::TimerCancel { timer });
@@ -230,7 +269,7 @@ pub(crate) fn timer_cancelled(timer: u64, was_live: bool) {
 }
 
 /// The wheel is emptying slot `slot` of `level`; above level 0 that is a cascade.
-#[inline]
+#[inline(always)]
 pub(crate) fn cascade(level: usize, slot: usize) {
     if level > 0 {
         record(|| Kind::TimerCascade { level: level as u8, slot: slot as u8 });

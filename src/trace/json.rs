@@ -38,6 +38,24 @@ fn micros(at: std::time::Duration) -> f64 {
     at.as_secs_f64() * 1e6
 }
 
+/// Starts a flow arrow at a wake of `task` (event number `n`), unless one is already
+/// waiting for the task's next poll: one arrow per poll, later wakes add nothing new.
+fn flow_start(
+    flows: &mut HashMap<u64, usize>,
+    items: &mut Vec<String>,
+    task: u64,
+    n: usize,
+    ts: f64,
+    tid: usize,
+) {
+    if let std::collections::hash_map::Entry::Vacant(slot) = flows.entry(task) {
+        slot.insert(n);
+        items.push(format!(
+            r#"{{"ph":"s","id":{n},"name":"wake","cat":"wake","ts":{ts:.3},"pid":1,"tid":{tid}}}"#
+        ));
+    }
+}
+
 /// The whole trace as one JSON document.
 pub(super) fn chrome_json(trace: &Trace) -> String {
     let mut items: Vec<String> = Vec::new();
@@ -75,13 +93,7 @@ pub(super) fn chrome_json(trace: &Trace) -> String {
                 items.push(format!(
                     r#"{{"ph":"X","name":"{label}","cat":"wake","ts":{ts:.3},"dur":0.5,"pid":1,"tid":{tid},"args":{{"task":{task}}}}}"#
                 ));
-                // One arrow per poll: later wakes before that poll add nothing new.
-                if let std::collections::hash_map::Entry::Vacant(slot) = flows.entry(task) {
-                    slot.insert(n);
-                    items.push(format!(
-                        r#"{{"ph":"s","id":{n},"name":"wake","cat":"wake","ts":{ts:.3},"pid":1,"tid":{tid}}}"#
-                    ));
-                }
+                flow_start(&mut flows, &mut items, task, n, ts, tid);
             }
             Kind::ReactorWait { .. } => {
                 wait_start.insert(tid, ts);

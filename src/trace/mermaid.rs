@@ -29,7 +29,7 @@ pub(super) fn mermaid(trace: &Trace, max_events: usize) -> String {
             lines.push("    Note over R: (diagram truncated; see the narration for the rest)".to_owned());
             break;
         }
-        if let Some(line) = message(trace, &event.kind, &mut tasks) {
+        if let Some(line) = message(&event.kind, &mut tasks) {
             lines.push(line);
         }
     }
@@ -45,8 +45,7 @@ pub(super) fn mermaid(trace: &Trace, max_events: usize) -> String {
     out
 }
 
-fn message(trace: &Trace, kind: &Kind, tasks: &mut BTreeSet<u64>) -> Option<String> {
-    let _ = trace;
+fn message(kind: &Kind, tasks: &mut BTreeSet<u64>) -> Option<String> {
     Some(match *kind {
         Kind::Spawn { task } => {
             tasks.insert(task);

@@ -91,6 +91,23 @@ fn sentence(trace: &Trace, memory: &mut Memory, event: &Event) -> Option<String>
             memory.next_timer = Some((deadline, slot));
             return None; // said together with the reactor wait that follows
         }
+        Kind::IoRegister { .. } | Kind::IoInterest { .. } | Kind::IoReady { .. } => {
+            io_sentence(trace, memory, &event.kind)
+        }
+        Kind::ReactorWait { timeout } => reactor_wait(memory, event, timeout),
+        Kind::ReactorReturn { events } => {
+            let slept = event.at.saturating_sub(memory.wait_start);
+            format!("epoll_wait returns after {slept:.1?} with {events} I/O event(s)")
+        }
+        Kind::Park => "finds no task to run and goes to sleep".to_owned(),
+        Kind::Unpark => "wakes up and looks for tasks".to_owned(),
+        Kind::Steal { from, count } => format!("steals {count} task(s) from worker {from}'s queue"),
+    })
+}
+
+/// The socket events: registration, a task waiting, the kernel's answer.
+fn io_sentence(trace: &Trace, memory: &mut Memory, kind: &Kind) -> String {
+    match *kind {
         Kind::IoRegister { source, fd } => {
             memory.fds.insert(source, fd);
             format!("fd {fd} is registered with the reactor (edge-triggered, both directions)")
@@ -119,15 +136,8 @@ fn sentence(trace: &Trace, memory: &mut Memory, event: &Event) -> Option<String>
             };
             format!("the kernel reports fd {fd} {what}")
         }
-        Kind::ReactorWait { timeout } => reactor_wait(memory, event, timeout),
-        Kind::ReactorReturn { events } => {
-            let slept = event.at.saturating_sub(memory.wait_start);
-            format!("epoll_wait returns after {slept:.1?} with {events} I/O event(s)")
-        }
-        Kind::Park => "finds no task to run and goes to sleep".to_owned(),
-        Kind::Unpark => "wakes up and looks for tasks".to_owned(),
-        Kind::Steal { from, count } => format!("steals {count} task(s) from worker {from}'s queue"),
-    })
+        _ => unreachable!("only socket events are passed here"),
+    }
 }
 
 fn wake(trace: &Trace, memory: &Memory, id: u64, cause: Cause) -> String {

@@ -140,16 +140,8 @@ fn draw_events(trace: &Trace, lanes: &Lanes, out: &mut String) {
         match event.kind {
             Kind::PollStart { task } => {
                 poll_start.insert(task, n);
-                if let Some((x0, y0)) = wake_from.remove(&task) {
-                    let _ = writeln!(
-                        out,
-                        r##"<path class="wake" d="M{x0:.1},{y0:.1} C{:.1},{y0:.1} {:.1},{:.1} {:.1},{:.1}" fill="none" stroke="#337ab7" stroke-width="1.2" marker-end="url(#arrow)"/>"##,
-                        x0 + 20.0,
-                        x(n) - 20.0,
-                        lane_y + 8.0,
-                        x(n),
-                        lane_y + 8.0
-                    );
+                if let Some(from) = wake_from.remove(&task) {
+                    wake_arrow(out, from, (x(n), lane_y + 8.0));
                 }
             }
             Kind::PollEnd { task, ready } => {
@@ -176,13 +168,7 @@ fn draw_events(trace: &Trace, lanes: &Lanes, out: &mut String) {
             }
             Kind::ReactorReturn { events } => {
                 let start = wait_start.remove(&event.thread).unwrap_or(n);
-                let y = lanes.y(lanes.reactor()) + 10.0;
-                let _ = writeln!(
-                    out,
-                    r##"<rect x="{:.1}" y="{y:.1}" width="{:.1}" height="16" fill="#ccd"><title>epoll_wait: {events} event(s)</title></rect>"##,
-                    x(start),
-                    x(n) - x(start) + STEP * 0.8
-                );
+                reactor_box(out, lanes, x(start), x(n), events);
             }
             Kind::TimerInsert { deadline, .. } => {
                 timer_mark(out, x(n), lanes, &format!("timer inserted for tick {deadline}"))
@@ -191,6 +177,25 @@ fn draw_events(trace: &Trace, lanes: &Lanes, out: &mut String) {
             _ => {}
         }
     }
+}
+
+/// A curved arrow from a wake (`from`) to the start of the poll it caused (`to`).
+fn wake_arrow(out: &mut String, (x0, y0): (f64, f64), (x1, y1): (f64, f64)) {
+    let _ = writeln!(
+        out,
+        r##"<path class="wake" d="M{x0:.1},{y0:.1} C{:.1},{y0:.1} {:.1},{y1:.1} {x1:.1},{y1:.1}" fill="none" stroke="#337ab7" stroke-width="1.2" marker-end="url(#arrow)"/>"##,
+        x0 + 20.0,
+        x1 - 20.0
+    );
+}
+
+fn reactor_box(out: &mut String, lanes: &Lanes, x0: f64, x1: f64, events: usize) {
+    let y = lanes.y(lanes.reactor()) + 10.0;
+    let _ = writeln!(
+        out,
+        r##"<rect x="{x0:.1}" y="{y:.1}" width="{:.1}" height="16" fill="#ccd"><title>epoll_wait: {events} event(s)</title></rect>"##,
+        x1 - x0 + STEP * 0.8
+    );
 }
 
 fn timer_mark(out: &mut String, x: f64, lanes: &Lanes, title: &str) {
