@@ -140,9 +140,7 @@ impl Reactor {
         let mut to_wake = std::mem::take(wake_list);
         drop(buffers);
         WAKING_FOR.with(|w| w.set(self.id()));
-        let cause = trace::waking(trace::Cause::Reactor);
-        wake_all(&mut to_wake);
-        drop(cause);
+        trace::waking(trace::Cause::Reactor, || wake_all(&mut to_wake));
         WAKING_FOR.with(|w| w.set(0));
         if let Some(mut buffers) = self.wait_buffers.try_lock() {
             buffers.wake_list = to_wake; // give the (empty) allocation back for next time

@@ -203,10 +203,7 @@ impl<T: AsFd> Registration<T> {
             let tick = match self.source.poll_ready(direction, cx) {
                 Poll::Ready(Ok(tick)) => tick,
                 Poll::Ready(Err(error)) => return Poll::Ready(Err(error)),
-                Poll::Pending => {
-                    trace::io_interest(self.key.to_u64(), direction == Direction::Read);
-                    return Poll::Pending;
-                }
+                Poll::Pending => return trace::io_pending(self.key.to_u64(), direction == Direction::Read),
             };
             match op(self.get_ref()) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {

@@ -21,7 +21,7 @@
 use super::clock::Clock;
 use super::wheel::{TimerKey, Wheel};
 use crate::loom::sync::Mutex;
-use crate::trace::{self, Kind};
+use crate::trace;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::task::{Poll, Waker};
 use std::time::Duration;
@@ -79,11 +79,7 @@ impl Handle {
         let mut inner = self.inner.lock();
         assert!(!inner.is_shutdown, "{SHUT_DOWN}");
         let key = inner.wheel.insert(tick, waker);
-        trace::record(|| Kind::TimerInsert {
-            timer: key.to_u64(),
-            deadline: tick,
-            slot: inner.wheel.slot_of(tick),
-        });
+        trace::timer_inserted(key, tick, &inner.wheel);
         Registration { key, unpark: tick < inner.parked_until }
     }
 
@@ -138,9 +134,7 @@ impl Handle {
         if timeout != Some(Duration::ZERO) {
             inner.parked_until = next.unwrap_or(u64::MAX);
         }
-        next.inspect(|&tick| {
-            trace::record(|| Kind::NextTimer { deadline: tick, slot: inner.wheel.slot_of(tick) })
-        });
+        trace::next_timer(next, &inner.wheel);
         timeout
     }
 
@@ -155,18 +149,14 @@ impl Handle {
                 inner.parked_until = NOT_PARKED;
                 while batch.len() < WAKE_BATCH {
                     match inner.wheel.poll(now) {
-                        Some((key, waker)) => {
-                            trace::record(|| Kind::TimerFire { timer: key.to_u64() });
-                            batch.push(waker);
-                        }
+                        Some((key, waker)) => batch.push(trace::timer_fired(key, waker)),
                         None => break,
                     }
                 }
             } // the lock is released here, before any waker runs
             let full = batch.len() == WAKE_BATCH;
             fired += batch.len();
-            let _cause = trace::waking(trace::Cause::Timer);
-            batch.drain(..).for_each(wake_contained);
+            trace::waking(trace::Cause::Timer, || batch.drain(..).for_each(wake_contained));
             if !full {
                 return fired;
             }

@@ -22,6 +22,7 @@
 use super::event::{Cause, Kind};
 use super::Recorder;
 use crate::task::Schedule;
+use crate::time::wheel::{TimerKey, Wheel};
 use std::cell::Cell;
 use std::panic::Location;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
@@ -284,19 +285,53 @@ pub(crate) fn io_interest(source: u64, read: bool) {
     record(|| Kind::IoInterest { task: current_task(), source, interest });
 }
 
-/// Marks this thread as calling wakers on behalf of `cause` until the guard drops.
-pub(crate) struct CauseGuard(Option<Cause>);
-
-/// The timer wheel or the reactor is about to call wakers (`None` when nobody records).
+/// Runs `wake` (the timer wheel's or the reactor's wake loop) with this thread marked as
+/// waking on behalf of `cause`, so each woken task's trace says who woke it.
 #[inline]
-pub(crate) fn waking(cause: Cause) -> Option<CauseGuard> {
-    enabled().then(|| CauseGuard(CAUSE.with(|c| c.replace(Some(cause)))))
+pub(crate) fn waking<R>(cause: Cause, wake: impl FnOnce() -> R) -> R {
+    if !enabled() {
+        return wake();
+    }
+    let previous = CAUSE.with(|c| c.replace(Some(cause)));
+    // Restored even if a waker panics through us (the callers contain panics anyway).
+    struct Restore(Option<Cause>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            CAUSE.with(|c| c.set(self.0));
+        }
+    }
+    let _restore = Restore(previous);
+    wake()
 }
 
-impl Drop for CauseGuard {
-    fn drop(&mut self) {
-        CAUSE.with(|c| c.set(self.0));
+/// A timer was put in `wheel` at `deadline`.
+#[inline(always)]
+pub(crate) fn timer_inserted<T>(key: TimerKey, deadline: u64, wheel: &Wheel<T>) {
+    record(|| Kind::TimerInsert { timer: key.to_u64(), deadline, slot: wheel.slot_of(deadline) });
+}
+
+/// The driver is about to block; `next` is the wheel's next expiration.
+#[inline(always)]
+pub(crate) fn next_timer<T>(next: Option<u64>, wheel: &Wheel<T>) {
+    if let Some(deadline) = next {
+        record(|| Kind::NextTimer { deadline, slot: wheel.slot_of(deadline) });
     }
+}
+
+/// Timer `key` is due; returns its waker so the call fits in the wheel's drain loop.
+#[inline(always)]
+pub(crate) fn timer_fired<W>(key: TimerKey, waker: W) -> W {
+    record(|| Kind::TimerFire { timer: key.to_u64() });
+    waker
+}
+
+/// The task being polled returns `Pending` waiting for socket `source` (read or write):
+/// records it and returns `Poll::Pending`, so the call fits in `poll_io`'s `match`.
+#[inline(always)]
+#[cfg_attr(loom, allow(dead_code))] // the reactor does not exist under loom
+pub(crate) fn io_pending<T>(source: u64, read: bool) -> std::task::Poll<T> {
+    io_interest(source, read);
+    std::task::Poll::Pending
 }
 
 /// The task being polled on this thread, if it is traced.

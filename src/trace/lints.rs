@@ -99,8 +99,9 @@ impl fmt::Display for Lint {
             ),
             LintKind::TimerNeverResolved { count } => write!(
                 f,
-                "{count} timer(s) of {who} were inserted but neither fired nor were cancelled: \
-                 their Sleep futures are still alive somewhere (a leaked future keeps its timer)."
+                "unresolved timers: {count} timer(s) of {who} had neither fired nor been cancelled \
+                 when the trace was taken. Each belongs to a Sleep, Timeout or Interval that is \
+                 still waiting, or that was leaked (a forgotten future keeps its timer)."
             ),
         }
     }
