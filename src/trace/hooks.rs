@@ -160,17 +160,17 @@ fn waker_slow(id: u64, op: WakerOp) {
             r.wake(at, id, cause_of_wake(id), matches!(op, WakerOp::Wake))
         }
     };
-    if with_current(apply) == Some(true) {
+    if with_current(apply).is_some() {
         return;
     }
+    // Not on a traced runtime's thread: tell every recorder; each keeps only its own
+    // tasks' events when it takes a snapshot.
     let all: Vec<Arc<Recorder>> = {
         let all = RECORDERS.lock().unwrap_or_else(|p| p.into_inner());
         all.iter().filter_map(Weak::upgrade).collect()
     };
     for recorder in all {
-        if apply(&recorder) {
-            return;
-        }
+        apply(&recorder);
     }
 }
 
@@ -248,10 +248,10 @@ pub(crate) fn poll_end<S: Schedule>(scheduler: &S, span: &Option<PollSpan>, read
 #[inline(never)]
 fn poll_end_slow(recorder: Option<&Recorder>, ready: bool) {
     if let Some(recorder) = recorder {
-        let (start, task) = (POLL_STAMP.with(Cell::get), CURRENT_TASK.with(Cell::get));
+        let task = CURRENT_TASK.with(Cell::get);
         let end = recorder.now();
         POLL_STAMP.with(|s| s.set(end));
-        recorder.poll_end(start, end, task, ready);
+        recorder.record_at(end, Kind::PollEnd { task, ready });
     }
 }
 

@@ -1,48 +1,58 @@
-//! The recorder: one mutex-protected `Vec` of compact events per runtime, plus a task table.
+//! The recorder: one buffer ("lane") per thread, merged into one story at snapshot time.
 //!
 //! **What this teaches.** How to record from many threads without disturbing what you
-//! record. Each event is ~40 bytes of plain numbers pushed under one short lock; names and
-//! sentences are built only after the run, by the exporters. The task table is a hash map
-//! with a trivial hasher (task ids are already unique integers), and each thread caches its
-//! lane number, so a hook costs a lock, a push and, at most, one clock read.
+//! record. A hook pushes ~50 bytes of plain numbers onto *its own thread's* lane, under a
+//! mutex that nobody else takes until a snapshot: no cache line bounces between workers.
+//! Everything that needs the whole picture — task names, poll counts and durations, which
+//! wake led to which schedule — is derived from the merged events by [`Recorder::snapshot`],
+//! so the hot path updates no shared table at all.
 //!
-//! Rejected alternative: per-thread buffers merged at the end. They avoid the lock, but
-//! the merge must sort by timestamp (and clocks of different cores can disagree by a few
-//! nanoseconds, reordering a wake after the poll it caused) and a buffer of a thread that
-//! is still running cannot be read by the thread taking the snapshot. One lock gives a
-//! single total order for free, which the narration and the exact-sequence tests need; its
-//! cost is measured in `DESIGN-trace.md`.
+//! Rejected alternative (the first version): one `Mutex<Vec<Event>>` and a live task table
+//! per runtime. It gives a total order for free, but two busy workers then fight over one
+//! lock for every event, which made a traced multi-thread benchmark ten times slower.
+//!
+//! **Merging.** Each lane is already in its thread's order. Lanes are merged by timestamp,
+//! never reordering a lane: a wake inside a poll carries the poll's start time (no clock
+//! read), so a lane's stamps are first made non-decreasing (a running maximum) and the sort
+//! is stable. A wake is always stamped before the poll it causes begins, so across threads
+//! the merge keeps cause before effect.
 //!
 //! Next to read: `hooks.rs`, what the runtime calls.
 
 use super::event::{Cause, Event, Kind};
 use super::{TaskInfo, Trace};
-use std::cell::Cell;
-use std::collections::HashMap;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
 use std::panic::Location;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-/// After this many events the recorder stops storing (and counts what it dropped), so a
-/// long traced run cannot eat all memory. At ~40 bytes an event this is ~160 MB.
+/// After this many events a lane stops storing (and counts what it dropped), so a long
+/// traced run cannot eat all memory. At ~56 bytes an event this is ~220 MB per thread.
 const MAX_EVENTS: usize = 4_000_000;
 
 /// How a task is named, kept cheap until a snapshot renders it.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 enum Name {
     Given(Box<str>),
     At(&'static Location<'static>),
 }
 
-#[derive(Debug)]
-struct TaskRecord {
-    name: Name,
-    info: TaskInfo,
-    /// The cause of the latest wake, until the task is queued.
-    pending_cause: Cause,
+/// What one thread recorded for one recorder.
+#[derive(Debug, Default)]
+struct Lane {
+    thread: String,
+    events: Vec<(Duration, Kind)>,
+    dropped: usize,
+    /// Tasks spawned from this thread.
+    names: Vec<(u64, Name)>,
+    /// Task → (waker clones, waker drops) seen on this thread.
+    wakers: HashMap<u64, (u64, u64)>,
 }
+
+type SharedLane = Arc<Mutex<Lane>>;
 
 /// Everything one traced runtime recorded so far.
 #[derive(Debug)]
@@ -50,36 +60,28 @@ pub(crate) struct Recorder {
     /// A process-unique number (never reused, unlike an address) for the lane cache.
     id: usize,
     start: Instant,
-    inner: Mutex<Inner>,
+    /// Every lane, in the order threads first recorded. Locked only to add a lane and to
+    /// take a snapshot.
+    lanes: Mutex<Vec<(std::thread::ThreadId, SharedLane)>>,
     /// Where to write the exports when the runtime is dropped (`CLOCKWORK_TRACE`).
     pub(crate) export_dir: Option<PathBuf>,
 }
 
-#[derive(Debug, Default)]
-struct Inner {
-    events: Vec<Event>,
-    dropped: usize,
-    /// The task table, indexed by `id - first_id`. Task ids are handed out in order, so
-    /// this is a dense array read and written almost sequentially. Rejected alternative: a
-    /// hash map, whose scattered slots cost a cache miss per event on 100k tasks. Holes
-    /// (ids taken by other runtimes meanwhile) are `None`.
-    tasks: Vec<Option<TaskRecord>>,
-    first_id: u64,
-    threads: Vec<String>,
-    /// Each thread's lane, for when the `LANE` cache belongs to another recorder.
-    lanes: HashMap<std::thread::ThreadId, usize>,
+std::thread_local! {
+    /// This thread's lane in the recorder it last wrote to: `(recorder id, lane)`.
+    static LANE: RefCell<Option<(usize, SharedLane)>> = const { RefCell::new(None) };
 }
 
-std::thread_local! {
-    /// This thread's lane in the last recorder it wrote to: `(recorder id, lane)`.
-    static LANE: Cell<(usize, usize)> = const { Cell::new((0, 0)) };
+/// A poisoned lock still holds consistent data here: each operation is one push or bump.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl Recorder {
     pub(crate) fn new(export_dir: Option<PathBuf>) -> Recorder {
         static NEXT: AtomicUsize = AtomicUsize::new(1);
         let id = NEXT.fetch_add(1, Relaxed);
-        Recorder { id, start: Instant::now(), inner: Mutex::new(Inner::default()), export_dir }
+        Recorder { id, start: Instant::now(), lanes: Mutex::new(Vec::new()), export_dir }
     }
 
     /// Time since the recorder started (one clock read).
@@ -87,26 +89,36 @@ impl Recorder {
         self.start.elapsed()
     }
 
-    /// Locks the data and finds this thread's lane.
-    fn lock(&self) -> (std::sync::MutexGuard<'_, Inner>, usize) {
-        // A panic while holding this lock cannot leave the data half-written (each
-        // operation is a push or a counter bump), so a poisoned lock is still usable.
-        let mut inner = self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let lane = match LANE.with(Cell::get) {
-            (owner, lane) if owner == self.id => lane,
-            _ => {
-                let lane = inner.new_lane();
-                LANE.with(|l| l.set((self.id, lane)));
-                lane
+    /// Runs `f` on this thread's lane, creating (or finding again) the lane on a cache miss.
+    /// During thread teardown (the thread-local is gone) the event is dropped.
+    fn with_lane(&self, f: impl FnOnce(&mut Lane)) {
+        let _ = LANE.try_with(|cache| {
+            let mut cache = cache.borrow_mut();
+            let hit = matches!(&*cache, Some((id, _)) if *id == self.id);
+            if !hit {
+                *cache = Some((self.id, self.lane_of_this_thread()));
             }
-        };
-        (inner, lane)
+            let (_, lane) = cache.as_ref().expect("just filled");
+            let mut lane = lock(lane);
+            f(&mut lane);
+        });
+    }
+
+    fn lane_of_this_thread(&self) -> SharedLane {
+        let me = std::thread::current();
+        let mut lanes = lock(&self.lanes);
+        if let Some((_, lane)) = lanes.iter().find(|(id, _)| *id == me.id()) {
+            return lane.clone();
+        }
+        let thread = me.name().map_or_else(|| format!("{:?}", me.id()), str::to_owned);
+        let lane = Arc::new(Mutex::new(Lane { thread, ..Lane::default() }));
+        lanes.push((me.id(), lane.clone()));
+        lane
     }
 
     /// Appends one event at time `at`.
     pub(crate) fn record_at(&self, at: Duration, kind: Kind) {
-        let (mut inner, lane) = self.lock();
-        inner.push(at, lane, kind);
+        self.with_lane(|lane| lane.push(at, kind));
     }
 
     /// Appends one event, stamped now.
@@ -115,123 +127,134 @@ impl Recorder {
     }
 
     /// A task was spawned: remember its name, then record the spawn (and, if `queued`, its
-    /// first schedule, with the same clock reading and lock).
+    /// first schedule, with the same clock reading).
     pub(crate) fn spawn(&self, task: u64, given: Option<&str>, at: &'static Location<'static>, queued: bool) {
         let name = given.map_or(Name::At(at), |n| Name::Given(n.into()));
-        let record = TaskRecord { name, info: TaskInfo::default(), pending_cause: Cause::Spawned };
         let now = self.now();
-        let (mut inner, lane) = self.lock();
-        *inner.slot(task) = Some(record);
-        inner.push(now, lane, Kind::Spawn { task });
-        if queued {
-            inner.push(now, lane, Kind::Schedule { task, cause: Cause::Spawned });
-        }
-    }
-
-    /// A waker of `task` was called by `cause`. Returns `false` if the task is not ours.
-    pub(crate) fn wake(&self, at: Duration, task: u64, cause: Cause, consumed: bool) -> bool {
-        let (mut inner, lane) = self.lock();
-        let Some(record) = inner.task(task) else { return false };
-        record.pending_cause = cause;
-        record.info.wakes += 1;
-        record.info.self_wakes += u64::from(cause == Cause::SelfWake);
-        record.info.waker_drops += u64::from(consumed);
-        inner.push(at, lane, Kind::Wake { task, cause });
-        true
-    }
-
-    /// `task` entered a run queue, because of its latest wake.
-    pub(crate) fn schedule(&self, at: Duration, task: u64) {
-        let (mut inner, lane) = self.lock();
-        let cause = inner.task(task).map_or(Cause::Runtime, |r| r.pending_cause);
-        inner.push(at, lane, Kind::Schedule { task, cause });
-    }
-
-    /// Counts a waker clone or drop of `task`. Returns `false` if the task is not ours.
-    pub(crate) fn waker_count(&self, task: u64, cloned: bool) -> bool {
-        let (mut inner, _) = self.lock();
-        let Some(record) = inner.task(task) else { return false };
-        if cloned {
-            record.info.waker_clones += 1;
-        } else {
-            record.info.waker_drops += 1;
-        }
-        true
-    }
-
-    /// The poll of `task` that started at `start` ended at `end`.
-    pub(crate) fn poll_end(&self, start: Duration, end: Duration, task: u64, ready: bool) {
-        let (mut inner, lane) = self.lock();
-        if let Some(record) = inner.task(task) {
-            record.info.polls += 1;
-            record.info.longest_poll = record.info.longest_poll.max(end.saturating_sub(start));
-            record.info.completed = ready;
-        }
-        inner.push(end, lane, Kind::PollEnd { task, ready });
-    }
-
-    /// A copy of everything recorded so far.
-    pub(crate) fn snapshot(&self) -> Trace {
-        let (inner, _) = self.lock();
-        let first = inner.first_id;
-        let records = inner.tasks.iter().enumerate();
-        let tasks = records.filter_map(|(i, r)| Some((first + i as u64, r.as_ref()?))).map(|(id, record)| {
-            let name = match &record.name {
-                Name::Given(name) => name.to_string(),
-                Name::At(at) => format!("{}:{}", at.file(), at.line()),
-            };
-            (id, TaskInfo { name, ..record.info.clone() })
+        self.with_lane(|lane| {
+            lane.names.push((task, name));
+            lane.push(now, Kind::Spawn { task });
+            if queued {
+                lane.push(now, Kind::Schedule { task, cause: Cause::Spawned });
+            }
         });
-        Trace {
-            events: inner.events.clone(),
-            tasks: tasks.collect(),
-            threads: inner.threads.clone(),
-            dropped_events: inner.dropped,
+    }
+
+    /// A waker of `task` was called by `cause`; `consumed`: by value (also a drop).
+    pub(crate) fn wake(&self, at: Duration, task: u64, cause: Cause, consumed: bool) {
+        self.with_lane(|lane| {
+            lane.wakers.entry(task).or_default().1 += u64::from(consumed);
+            lane.push(at, Kind::Wake { task, cause });
+        });
+    }
+
+    /// `task` entered a run queue; the snapshot fills in the cause from its latest wake.
+    pub(crate) fn schedule(&self, at: Duration, task: u64) {
+        self.record_at(at, Kind::Schedule { task, cause: Cause::Runtime });
+    }
+
+    /// Counts a waker clone or drop of `task`.
+    pub(crate) fn waker_count(&self, task: u64, cloned: bool) {
+        self.with_lane(|lane| {
+            let counts = lane.wakers.entry(task).or_default();
+            if cloned {
+                counts.0 += 1;
+            } else {
+                counts.1 += 1;
+            }
+        });
+    }
+
+    /// A copy of everything recorded so far, merged and summarised.
+    pub(crate) fn snapshot(&self) -> Trace {
+        let lanes: Vec<SharedLane> = lock(&self.lanes).iter().map(|(_, lane)| lane.clone()).collect();
+        let mut trace = Trace::default();
+        let mut merged = Vec::new();
+        for (index, lane) in lanes.iter().enumerate() {
+            let lane = lock(lane);
+            trace.threads.push(lane.thread.clone());
+            trace.dropped_events += lane.dropped;
+            for (id, name) in &lane.names {
+                let name = match name {
+                    Name::Given(name) => name.to_string(),
+                    Name::At(at) => format!("{}:{}", at.file(), at.line()),
+                };
+                trace.tasks.insert(*id, TaskInfo { name, ..TaskInfo::default() });
+            }
+            let mut key = Duration::ZERO;
+            for (n, (at, kind)) in lane.events.iter().enumerate() {
+                key = key.max(*at); // never reorder a lane (see the module doc)
+                merged.push((key, index, n, Event { at: *at, thread: index, kind: kind.clone() }));
+            }
+            for (task, (clones, drops)) in &lane.wakers {
+                merged_counts(&mut trace.tasks, *task, *clones, *drops);
+            }
         }
+        merged.sort_by_key(|&(key, lane, n, _)| (key, lane, n));
+        trace.events = merged.into_iter().map(|(.., event)| event).collect();
+        summarise(&mut trace);
+        trace
     }
 }
 
-impl Inner {
-    /// The record of `task`, if it was spawned on this recorder's runtime.
-    fn task(&mut self, task: u64) -> Option<&mut TaskRecord> {
-        let index = usize::try_from(task.checked_sub(self.first_id)?).ok()?;
-        self.tasks.get_mut(index)?.as_mut()
-    }
-
-    /// The (new) slot for `task`. Ids grow, but two threads spawning at once may report
-    /// them out of order, so an id below the base shifts the table (rare, and cheap then).
-    fn slot(&mut self, task: u64) -> &mut Option<TaskRecord> {
-        if self.tasks.is_empty() {
-            self.first_id = task;
-        } else if task < self.first_id {
-            let shift = usize::try_from(self.first_id - task).expect("task ids fit in memory");
-            self.tasks.splice(0..0, std::iter::repeat_with(|| None).take(shift));
-            self.first_id = task;
-        }
-        let index = usize::try_from(task - self.first_id).expect("task ids fit in memory");
-        if index >= self.tasks.len() {
-            self.tasks.resize_with(index + 1, || None);
-        }
-        &mut self.tasks[index]
-    }
-
-    fn push(&mut self, at: Duration, thread: usize, kind: Kind) {
+impl Lane {
+    fn push(&mut self, at: Duration, kind: Kind) {
         if self.events.len() >= MAX_EVENTS {
             self.dropped += 1;
             return;
         }
-        self.events.push(Event { at, thread, kind });
+        self.events.push((at, kind));
     }
+}
 
-    /// The calling thread's lane, registering it (by name) on first sight.
-    fn new_lane(&mut self) -> usize {
-        let current = std::thread::current();
-        if let Some(&lane) = self.lanes.get(&current.id()) {
-            return lane;
+/// Adds one lane's waker counts to a task (counts for foreign tasks are ignored).
+fn merged_counts(tasks: &mut BTreeMap<u64, TaskInfo>, task: u64, clones: u64, drops: u64) {
+    if let Some(info) = tasks.get_mut(&task) {
+        info.waker_clones += clones;
+        info.waker_drops += drops;
+    }
+}
+
+/// Drops events of tasks this runtime never spawned (a waker of another runtime's task
+/// called on one of our threads), fills in each schedule's cause, and counts polls and
+/// wakes per task.
+fn summarise(trace: &mut Trace) {
+    let mut last_cause: HashMap<u64, Cause> = HashMap::new();
+    let mut poll_start: HashMap<u64, Duration> = HashMap::new();
+    let tasks = &mut trace.tasks;
+    trace.events.retain_mut(|event| {
+        let Some(task) = task_of(&event.kind) else { return true };
+        let Some(info) = tasks.get_mut(&task) else { return false };
+        match &mut event.kind {
+            Kind::Spawn { .. } => drop(last_cause.insert(task, Cause::Spawned)),
+            Kind::Wake { cause, .. } => {
+                info.wakes += 1;
+                info.self_wakes += u64::from(*cause == Cause::SelfWake);
+                last_cause.insert(task, *cause);
+            }
+            Kind::Schedule { cause, .. } => *cause = last_cause.get(&task).copied().unwrap_or(Cause::Runtime),
+            Kind::PollStart { .. } => drop(poll_start.insert(task, event.at)),
+            Kind::PollEnd { ready, .. } => {
+                let took =
+                    poll_start.remove(&task).map_or(Duration::ZERO, |start| event.at.saturating_sub(start));
+                info.polls += 1;
+                info.longest_poll = info.longest_poll.max(took);
+                info.completed = *ready;
+            }
+            _ => {}
         }
-        let name = current.name().map_or_else(|| format!("{:?}", current.id()), str::to_owned);
-        self.threads.push(name);
-        self.lanes.insert(current.id(), self.threads.len() - 1);
-        self.threads.len() - 1
+        true
+    });
+}
+
+/// The task an event is about, for the task-level events.
+fn task_of(kind: &Kind) -> Option<u64> {
+    match *kind {
+        Kind::Spawn { task }
+        | Kind::Wake { task, .. }
+        | Kind::Schedule { task, .. }
+        | Kind::PollStart { task }
+        | Kind::PollEnd { task, .. } => Some(task),
+        _ => None,
     }
 }
