@@ -60,7 +60,7 @@ fn main() -> std::io::Result<()> {
     println!("\nThe whole run is in {}:", out.display());
     println!("   timeline.svg   open in a browser: one lane per thread, one box per poll, arrows for wakes");
     println!("   trace.json     open in https://ui.perfetto.dev (flow arrows link each wake to its poll)");
-    println!("   sequence.mmd   paste into https://mermaid.live: task <-> runtime <-> reactor <-> OS");
+    println!("   sequence.mmd   chapter 4 for https://mermaid.live: task <-> runtime <-> reactor <-> OS");
     println!("   echo-timeline.svg   chapter 4 alone, small enough to read at a glance");
     drop(rt);
     println!("\nThe runtime was dropped: every unfinished task (the forgetful one) was cancelled first.");
@@ -197,6 +197,8 @@ fn write_files(trace: &Trace, echo: &Trace) -> std::io::Result<PathBuf> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target").join("clockwork-tour");
     trace.write_to(&dir)?;
     std::fs::write(dir.join("echo-timeline.svg"), echo.svg())?;
+    // The sequence diagram of the echo chapter alone: the readiness loop, readable at once.
+    std::fs::write(dir.join("sequence.mmd"), echo.mermaid(80))?;
     Ok(dir)
 }
 

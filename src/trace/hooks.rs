@@ -9,8 +9,9 @@
 //! * hooks on a runtime thread (timers, reactor, parking) use the thread-local context's
 //!   current runtime ([`record`]);
 //! * hooks in the task harness ask the task's scheduler (`Schedule::recorder`);
-//! * hooks that only know a task id (wakers, which may run on any thread) try the current
-//!   runtime's recorder, then every live recorder ([`RECORDERS`]) until one knows the id.
+//! * hooks that only know a task id (wakers, which may run on any thread) use the current
+//!   runtime's recorder; on a thread outside any traced runtime they tell every live
+//!   recorder ([`RECORDERS`]), and each keeps only its own tasks when it takes a snapshot.
 //!   Rejected alternative: a recorder pointer in every task header, which would make every
 //!   task 8 bytes bigger whether traced or not.
 //!
