@@ -56,6 +56,26 @@ fn flow_start(
     }
 }
 
+/// A short name for an instant event (what Perfetto shows on the track).
+fn instant_label(trace: &Trace, kind: &Kind) -> String {
+    match *kind {
+        Kind::Spawn { task } => format!("spawn task {task} {}", trace.task_name(task)),
+        Kind::Schedule { task, cause } => format!("queue task {task}: {cause}"),
+        Kind::TimerInsert { deadline, .. } => format!("timer inserted (tick {deadline})"),
+        Kind::TimerCancel { .. } => "timer cancelled".to_owned(),
+        Kind::TimerCascade { level, slot } => format!("wheel cascade (level {level}, slot {slot})"),
+        Kind::TimerFire { .. } => "timer fired".to_owned(),
+        Kind::NextTimer { deadline, .. } => format!("next timer at tick {deadline}"),
+        Kind::IoRegister { fd, .. } => format!("register fd {fd}"),
+        Kind::IoInterest { interest, .. } => format!("wait for {interest}"),
+        Kind::IoReady { readable, writable, .. } => format!("ready (read {readable}, write {writable})"),
+        Kind::Park => "park".to_owned(),
+        Kind::Unpark => "unpark".to_owned(),
+        Kind::Steal { from, count } => format!("steal {count} from worker {from}"),
+        ref other => format!("{other:?}"),
+    }
+}
+
 /// The whole trace as one JSON document.
 pub(super) fn chrome_json(trace: &Trace) -> String {
     let mut items: Vec<String> = Vec::new();
@@ -106,7 +126,7 @@ pub(super) fn chrome_json(trace: &Trace) -> String {
                 ));
             }
             ref other => {
-                let name = escape(&format!("{other:?}"));
+                let name = escape(&instant_label(trace, other));
                 items.push(format!(
                     r#"{{"ph":"i","s":"t","name":"{name}","cat":"runtime","ts":{ts:.3},"pid":1,"tid":{tid}}}"#
                 ));

@@ -74,6 +74,15 @@ fn message(kind: &Kind, tasks: &mut BTreeSet<u64>) -> Option<String> {
             None => "    X->>OS: epoll_wait(no timeout)".to_owned(),
         },
         Kind::ReactorReturn { events } => format!("    OS-->>X: {events} event(s)"),
+        Kind::IoReady { readable, writable, .. } => {
+            let what = match (readable, writable) {
+                (true, true) => "readable + writable",
+                (true, false) => "readable",
+                (false, true) => "writable",
+                (false, false) => "closed",
+            };
+            format!("    OS-->>X: socket {what}")
+        }
         _ => return None,
     })
 }
