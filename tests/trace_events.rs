@@ -56,6 +56,12 @@ fn a_fixed_program_has_exactly_the_expected_events() {
     ];
     println!("{}", trace.narration());
     assert_eq!(got, expected);
+    // Nothing else happened: the root future was woken by each completion, so the loop
+    // never had to park in the driver (no reactor wait, no park).
+    let all: Vec<Kind> = trace.events.iter().map(|e| e.kind.clone()).collect();
+    assert_eq!(all, expected);
+    let main = trace.events.iter().all(|e| trace.threads[e.thread] == std::thread::current().name().unwrap());
+    assert!(main, "a current-thread runtime records on the block_on thread only");
 }
 
 /// A future with the classic bug: it returns `Pending` without keeping its waker anywhere.
