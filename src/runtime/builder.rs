@@ -14,6 +14,7 @@ pub struct Builder {
     kind: Kind,
     worker_threads: Option<usize>,
     max_blocking_threads: usize,
+    trace: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,12 +26,12 @@ enum Kind {
 impl Builder {
     /// A multi-thread runtime: N worker threads share the tasks (default: one per core).
     pub fn new_multi_thread() -> Builder {
-        Builder { kind: Kind::MultiThread, worker_threads: None, max_blocking_threads: 512 }
+        Builder { kind: Kind::MultiThread, worker_threads: None, max_blocking_threads: 512, trace: false }
     }
 
     /// A current-thread runtime: tasks run on the thread that calls `block_on`.
     pub fn new_current_thread() -> Builder {
-        Builder { kind: Kind::CurrentThread, worker_threads: None, max_blocking_threads: 512 }
+        Builder { kind: Kind::CurrentThread, worker_threads: None, max_blocking_threads: 512, trace: false }
     }
 
     /// Sets the number of worker threads of a multi-thread runtime (ignored by the
@@ -58,20 +59,45 @@ impl Builder {
         self
     }
 
+    /// Records every runtime event (spawns, polls, wakes and who caused them, timers,
+    /// reactor waits, parks) so that [`Runtime::trace`] can show the run as a narration, a
+    /// Perfetto file, an SVG timeline or a Mermaid diagram; see [`crate::trace`].
+    ///
+    /// Off by default. Setting the environment variable `CLOCKWORK_TRACE=<dir>` turns it
+    /// on for every runtime of a program, and writes the exports into `<dir>` when each
+    /// runtime is dropped. Cost: off, one predictable branch per event site; on, one short
+    /// lock per event (`src/trace/DESIGN-trace.md` has the numbers).
+    ///
+    /// ```
+    /// let rt = clockwork::runtime::Builder::new_current_thread().trace(true).build().unwrap();
+    /// rt.block_on(async { clockwork::spawn(async {}).await.unwrap() });
+    /// let trace = rt.trace().expect("tracing is on");
+    /// assert!(trace.narration().contains("returned Ready"));
+    /// ```
+    pub fn trace(&mut self, on: bool) -> &mut Builder {
+        self.trace = on;
+        self
+    }
+
     /// Creates the runtime (and, for multi-thread, starts its workers).
     pub fn build(&mut self) -> io::Result<Runtime> {
         let blocking = blocking::Spawner::new(self.max_blocking_threads);
-        match self.kind {
+        let runtime = match self.kind {
             Kind::CurrentThread => {
                 let shared = current_thread::Shared::new(blocking)?;
-                Ok(Runtime::from_parts(scheduler::Handle::CurrentThread(shared), None))
+                Runtime::from_parts(scheduler::Handle::CurrentThread(shared), None)
             }
             Kind::MultiThread => {
                 let n = self.worker_threads.unwrap_or_else(default_workers);
                 let (shared, workers) = multi_thread::start(n, blocking)?;
-                Ok(Runtime::from_parts(scheduler::Handle::MultiThread(shared), Some(workers)))
+                Runtime::from_parts(scheduler::Handle::MultiThread(shared), Some(workers))
             }
+        };
+        let export_dir = crate::trace::env_dir();
+        if self.trace || export_dir.is_some() {
+            let _ = runtime.handle.inner.driver().trace.set(crate::trace::new_recorder(export_dir));
         }
+        Ok(runtime)
     }
 }
 

@@ -88,6 +88,7 @@ impl Worker {
                 queue.drain(..take).collect::<std::collections::VecDeque<_>>()
             };
             if let Some(task) = stolen.pop_front() {
+                crate::trace::record(|| crate::trace::Kind::Steal { from: victim, count: stolen.len() + 1 });
                 if !stolen.is_empty() {
                     self.shared.locals[self.index].lock().extend(stolen);
                 }
@@ -115,6 +116,7 @@ impl Worker {
             self.unannounce(&shared);
             return;
         }
+        crate::trace::record(|| crate::trace::Kind::Park);
         let driver = shared.driver_slot.try_lock().and_then(|mut slot| slot.take());
         match driver {
             Some(mut driver) => {
@@ -128,6 +130,7 @@ impl Worker {
             }
             None => self.parker.park(),
         }
+        crate::trace::record(|| crate::trace::Kind::Unpark);
         self.unannounce(&shared);
     }
 
