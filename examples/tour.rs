@@ -1,243 +1,214 @@
-//! The guided tour: a short run of the runtime that says, in plain words, what happens.
+//! The guided tour: a short run of the runtime, told by the runtime's own trace.
 //!
 //! What it teaches: which task is polled, what it returned, who woke it, and what runs
-//! next — on the real runtime, not a simulation. Each task below is wrapped in a
-//! [`Narrated`] future that prints around every poll, and its waker is wrapped so that
-//! every wake-up says who caused it.
+//! next — for spawns, yields, timers, a TCP echo over loopback, channels, a blocking
+//! call and a buggy future. Every sentence below is printed from the events the runtime recorded
+//! (`Builder::trace(true)`); nothing is wrapped or simulated.
 //!
-//! Run it: `cargo run --release --example tour`.
+//! Run it: `cargo run --release --example tour`. It ends by writing `timeline.svg` (open it
+//! in a browser), `trace.json` (open it in <https://ui.perfetto.dev>), `sequence.mmd`
+//! (paste it into <https://mermaid.live>) and `narration.txt` into `target/clockwork-tour/`.
+//!
+//! Any program can get the same files without code changes:
+//! `CLOCKWORK_TRACE=target/my-trace cargo run --example echo_server`.
 
+use clockwork::net::{TcpListener, TcpStream};
 use clockwork::runtime::Builder;
+use clockwork::sync::{mpsc, oneshot};
 use clockwork::task;
-use std::cell::RefCell;
+use clockwork::time::{sleep, timeout};
+use clockwork::trace::Trace;
+use clockwork::Runtime;
 use std::future::Future;
+use std::path::PathBuf;
 use std::pin::Pin;
-use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll};
+use std::time::Duration;
 
-thread_local! {
-    /// The narrated task being polled on this thread right now (to name the waker).
-    static CURRENT: RefCell<Option<&'static str>> = const { RefCell::new(None) };
+/// Prints the narration of every event recorded since the previous chapter.
+struct Narrator {
+    seen: usize,
 }
 
-/// Wraps a future: prints before and after each poll, and wraps its waker.
-struct Narrated<F> {
-    name: &'static str,
-    polls: u32,
-    inner: Pin<Box<F>>,
-}
-
-fn narrated<F: Future>(name: &'static str, inner: F) -> Narrated<F> {
-    Narrated { name, polls: 0, inner: Box::pin(inner) }
-}
-
-/// A waker around the task's real waker that reports who woke the task.
-struct NarratingWaker {
-    task: &'static str,
-    inner: Waker,
-}
-
-impl Wake for NarratingWaker {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-    fn wake_by_ref(self: &Arc<Self>) {
-        let by = CURRENT.with(|c| *c.borrow());
-        match by {
-            Some(by) if by == self.task => {
-                println!("      {} wakes itself: it goes to the back of the run queue", self.task)
-            }
-            Some(by) => {
-                println!("      {by} wakes {}: {} goes back into the run queue", self.task, self.task)
-            }
-            None if std::thread::current().name() == Some("main") => println!(
-                "      the runtime wakes {} (a task it waits for finished or was cancelled)",
-                self.task
-            ),
-            None => println!(
-                "      another thread ({}) wakes {}: it is queued and the runtime is unparked",
-                std::thread::current().name().unwrap_or("unnamed"),
-                self.task
-            ),
-        }
-        self.inner.wake_by_ref();
+impl Narrator {
+    fn chapter(&mut self, rt: &Runtime, title: &str, text: &str, run: impl Future<Output = ()>) -> Trace {
+        println!("\n== {title}\n   {text}\n");
+        rt.block_on(run);
+        let mut part = rt.trace().expect("the tour's runtime records a trace");
+        part.events.drain(..self.seen);
+        self.seen += part.events.len();
+        print!("{}", part.narration());
+        part
     }
 }
 
-/// Restores the previous "current task" even when the poll panics.
-struct CurrentGuard(Option<&'static str>);
+fn main() -> std::io::Result<()> {
+    println!("clockwork tour: every line below comes from the runtime's own event trace.");
+    println!("Columns: time since the runtime started, the thread, what happened.");
+    let rt = Builder::new_current_thread().trace(true).build()?;
+    let mut tour = Narrator { seen: 0 };
 
-impl Drop for CurrentGuard {
-    fn drop(&mut self) {
-        CURRENT.with(|c| *c.borrow_mut() = self.0);
+    first_steps(&mut tour, &rt);
+    let echo = input_output(&mut tour, &rt);
+    between_tasks(&mut tour, &rt);
+
+    println!("\n== Lints (Runtime::lints): what the trace says looks wrong");
+    for lint in rt.lints() {
+        println!("   * {lint}");
     }
-}
-
-impl<F: Future> Future for Narrated<F> {
-    type Output = F::Output;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        self.polls += 1;
-        let name = self.name;
-        println!("    poll #{} of {name}", self.polls);
-        let waker = Waker::from(Arc::new(NarratingWaker { task: name, inner: cx.waker().clone() }));
-        let _current = CurrentGuard(CURRENT.with(|c| c.replace(Some(name))));
-        let result = self.inner.as_mut().poll(&mut Context::from_waker(&waker));
-        match &result {
-            Poll::Ready(_) if name == "main" => {
-                println!("    main (the block_on future) returned Ready: block_on returns")
-            }
-            Poll::Ready(_) => println!("    {name} returned Ready: it is complete, its JoinHandle is woken"),
-            Poll::Pending => println!("    {name} returned Pending: it sleeps until its waker is called"),
-        }
-        result
-    }
-}
-
-fn chapter(title: &str, text: &str) {
-    println!("\n== {title}\n   {text}");
-}
-
-fn main() {
-    println!("clockwork tour: every line below is printed by the running runtime.");
-    let rt = Builder::new_current_thread().build().expect("runtime");
-
-    chapter(
-        "1. spawn and poll",
-        "Spawning puts a task in the run queue; nothing runs until block_on drives the runtime.",
-    );
-    rt.block_on(narrated("main", async {
-        let a = clockwork::spawn(narrated("task A", async { 1 }));
-        let b = clockwork::spawn(narrated("task B", async { 2 }));
-        println!("    main spawned A and B, and now awaits A's JoinHandle");
-        let sum = a.await.unwrap() + b.await.unwrap();
-        println!("    main got A + B = {sum}");
-    }));
-
-    chapter(
-        "2. yield_now is fair",
-        "A task that yields is re-queued behind every task already ready, so others run first.",
-    );
-    rt.block_on(narrated("main", async {
-        let p = clockwork::spawn(narrated("polite", async {
-            task::yield_now().await;
-            task::yield_now().await;
-        }));
-        let q = clockwork::spawn(narrated("quick", async {}));
-        p.await.unwrap();
-        q.await.unwrap();
-    }));
-
-    chapter(
-        "3. a wake-up from another thread",
-        "A plain OS thread finishes some work and wakes a waiting task.",
-    );
-    rt.block_on(narrated("main", async {
-        let (tx, rx) = std::sync::mpsc::channel::<u32>();
-        let waiting = clockwork::spawn(narrated("waiting", WaitForThread::new(rx)));
-        let answer = waiting.await.unwrap();
-        drop(tx);
-        println!("    the thread's answer arrived: {answer}");
-    }));
-
-    chapter("4. panics and abort", "A panicking task is caught; an aborted task's future is dropped.");
-    // Report panics in one line instead of the default message with a backtrace.
-    std::panic::set_hook(Box::new(|info| {
-        let msg = info.payload().downcast_ref::<&str>().copied().unwrap_or("(non-text payload)");
-        println!("      a task panicked with {msg:?}; the runtime catches it")
-    }));
-    rt.block_on(narrated("main", async {
-        let bad = clockwork::spawn(narrated("panicky", async { panic!("oops") }));
-        let err = bad.await.unwrap_err();
-        println!("    main: the JoinHandle reports: {err}");
-        let stuck = clockwork::spawn(narrated("stuck", std::future::pending::<()>()));
-        task::yield_now().await;
-        stuck.abort();
-        println!("    main: abort() -> {}", stuck.await.unwrap_err());
-    }));
-
-    chapter("5. many threads", "A multi-thread runtime spreads tasks over its workers.");
-    let mt = Builder::new_multi_thread().worker_threads(2).build().expect("runtime");
-    let names = mt.block_on(async {
-        let handles: Vec<_> = (0..4)
-            .map(|i| {
-                clockwork::spawn(async move {
-                    let spin = std::time::Instant::now();
-                    while spin.elapsed() < std::time::Duration::from_millis(20) {}
-                    (i, std::thread::current().name().unwrap_or("?").to_string())
-                })
-            })
-            .collect();
-        let mut out = Vec::new();
-        for h in handles {
-            out.push(h.await.unwrap());
-        }
-        out
-    });
-    for (i, thread) in names {
-        println!("    task {i} ran on {thread}");
-    }
-    drop(mt);
-
-    chapter(
-        "6. run next",
-        "On a worker, a task woken by the running task runs next, ahead of older queued tasks.",
-    );
-    let one = Builder::new_multi_thread().worker_threads(1).build().expect("runtime");
-    one.block_on(async {
-        clockwork::spawn(narrated("sender", async {
-            let (tx, rx) = clockwork::sync::oneshot::channel();
-            let receiver = clockwork::spawn(narrated("receiver", async move { rx.await.unwrap() }));
-            task::yield_now().await; // the receiver runs once and waits for the message
-            let older = [
-                clockwork::spawn(narrated("older-1", async {})),
-                clockwork::spawn(narrated("older-2", async {})),
-            ];
-            println!("    sender: two tasks are queued; now sending, which wakes the receiver");
-            tx.send("hello").unwrap();
-            (receiver, older)
-        }))
-        .await
-        .unwrap();
-    });
-    println!("    the receiver ran before older-1 and older-2: the wake put it in the run-next slot");
-    drop(one);
+    let out = write_files(&rt.trace().expect("traced"), &echo)?;
+    println!("\nThe whole run is in {}:", out.display());
+    println!("   timeline.svg   open in a browser: one lane per thread, one box per poll, arrows for wakes");
+    println!("   trace.json     open in https://ui.perfetto.dev (flow arrows link each wake to its poll)");
+    println!("   sequence.mmd   chapter 4 for https://mermaid.live: task <-> runtime <-> reactor <-> OS");
+    println!("   echo-timeline.svg   chapter 4 alone, small enough to read at a glance");
     drop(rt);
-    println!("\nThe runtimes were dropped: every unfinished task was cancelled first. End of the tour.");
+    println!("\nThe runtime was dropped: every unfinished task (the forgetful one) was cancelled first.");
+    Ok(())
 }
 
-/// Waits for a value from a plain thread, which it starts on first poll.
-struct WaitForThread {
-    rx: std::sync::mpsc::Receiver<u32>,
-    started: bool,
+/// Chapters 1-3: spawning, yielding, timers.
+fn first_steps(tour: &mut Narrator, rt: &Runtime) {
+    tour.chapter(rt, "1. spawn and poll", "Spawning only queues a task; block_on runs the queue.", async {
+        let a = task::Builder::new().name("A").spawn(async { 1 }).unwrap();
+        let b = task::Builder::new().name("B").spawn(async { 2 }).unwrap();
+        assert_eq!(a.await.unwrap() + b.await.unwrap(), 3);
+    });
+
+    tour.chapter(rt, "2. yield_now is fair", "A task that yields goes behind every ready task.", async {
+        let polite = task::Builder::new().name("polite").spawn(async {
+            task::yield_now().await;
+            task::yield_now().await;
+        });
+        let quick = task::Builder::new().name("quick").spawn(async {});
+        polite.unwrap().await.unwrap();
+        quick.unwrap().await.unwrap();
+    });
+
+    tour.chapter(rt, "3. timers", "Sleeps go into the wheel; the driver sleeps until the next one.", async {
+        let sleeper = task::Builder::new().name("sleeper").spawn(sleep(Duration::from_millis(5)));
+        let impatient = task::Builder::new().name("impatient").spawn(async {
+            // The inner 50 ms sleep loses the race: its timer is cancelled, never fired.
+            timeout(Duration::from_millis(2), sleep(Duration::from_millis(50))).await.unwrap_err();
+        });
+        sleeper.unwrap().await.unwrap();
+        impatient.unwrap().await.unwrap();
+    });
 }
 
-impl WaitForThread {
-    fn new(rx: std::sync::mpsc::Receiver<u32>) -> WaitForThread {
-        WaitForThread { rx, started: false }
-    }
+/// Chapter 4: sockets; returns the chapter's own trace (the small timeline in docs/).
+fn input_output(tour: &mut Narrator, rt: &Runtime) -> Trace {
+    let echo = tour.chapter(
+        rt,
+        "4. TCP echo over loopback",
+        "Pending on a socket = a waker stored in the reactor.",
+        async {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let server = task::Builder::new().name("echo server").spawn(async move {
+                let (stream, _) = listener.accept().await.unwrap();
+                let mut buf = [0; 64];
+                let n = stream.read(&mut buf).await.unwrap();
+                stream.write_all(&buf[..n]).await.unwrap();
+            });
+            let client = task::Builder::new().name("client").spawn(async move {
+                let stream = TcpStream::connect(addr).await.unwrap();
+                stream.write_all(b"hello").await.unwrap();
+                let mut buf = [0; 5];
+                stream.read_exact(&mut buf).await.unwrap();
+                assert_eq!(&buf, b"hello");
+            });
+            server.unwrap().await.unwrap();
+            client.unwrap().await.unwrap();
+        },
+    );
+
+    echo
 }
 
-impl Future for WaitForThread {
-    type Output = u32;
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<u32> {
-        if let Ok(v) = self.rx.try_recv() {
-            return Poll::Ready(v);
-        }
-        if !self.started {
-            self.started = true;
-            let (waker, (tx, rx2)) = (cx.waker().clone(), std::sync::mpsc::channel());
-            let old_rx = std::mem::replace(&mut self.rx, rx2);
-            drop(old_rx);
-            std::thread::Builder::new()
-                .name("helper".into())
-                .spawn(move || {
-                    tx.send(42).unwrap();
-                    waker.wake();
-                })
-                .expect("spawn a thread");
-            println!("      waiting started a thread and stored its waker there");
-        }
+/// Chapters 5-8: waiting for other tasks, channels, a blocking call, a buggy future.
+fn between_tasks(tour: &mut Narrator, rt: &Runtime) {
+    tour.chapter(
+        rt,
+        "5. awaiting another task",
+        "Awaiting a JoinHandle stores your waker in the other task.",
+        async {
+            let producer = task::Builder::new().name("producer").spawn(async {
+                task::yield_now().await;
+                42
+            });
+            let consumer =
+                task::Builder::new().name("consumer").spawn(async move { producer.unwrap().await.unwrap() });
+            assert_eq!(consumer.unwrap().await.unwrap(), 42);
+        },
+    );
+
+    tour.chapter(
+        rt,
+        "6. channels",
+        "A receiver that finds nothing stores its waker; send wakes it.",
+        async {
+            let (tx, mut rx) = mpsc::channel::<u32>(1);
+            let (done_tx, done_rx) = oneshot::channel::<u32>();
+            let consumer = task::Builder::new().name("summer").spawn(async move {
+                let mut sum = 0;
+                while let Some(n) = rx.recv().await {
+                    sum += n;
+                }
+                done_tx.send(sum).unwrap();
+            });
+            let producer = task::Builder::new().name("counter").spawn(async move {
+                for n in 1..=3 {
+                    tx.send(n).await.unwrap(); // capacity 1: a second send waits for room
+                }
+            });
+            producer.unwrap().await.unwrap();
+            assert_eq!(done_rx.await.unwrap(), 6);
+            consumer.unwrap().await.unwrap();
+        },
+    );
+
+    tour.chapter(
+        rt,
+        "7. a blocking call",
+        "spawn_blocking runs on another thread, which wakes the task.",
+        async {
+            let blocking = task::Builder::new().name("blocking read").spawn_blocking(|| {
+                std::thread::sleep(Duration::from_millis(3)); // stands for a blocking file read
+                "done"
+            });
+            assert_eq!(blocking.unwrap().await.unwrap(), "done");
+        },
+    );
+
+    tour.chapter(
+        rt,
+        "8. a bug the lints catch",
+        "A future that returns Pending without keeping its waker.",
+        async {
+            let _lost = task::Builder::new().name("forgetful").spawn(ForgetsItsWaker).unwrap();
+            task::yield_now().await; // let it run once
+        },
+    );
+}
+
+/// Writes the exports into `target/clockwork-tour/` and returns that folder.
+fn write_files(trace: &Trace, echo: &Trace) -> std::io::Result<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target").join("clockwork-tour");
+    trace.write_to(&dir)?;
+    std::fs::write(dir.join("echo-timeline.svg"), echo.svg())?;
+    // The sequence diagram of the echo chapter alone: the readiness loop, readable at once.
+    std::fs::write(dir.join("sequence.mmd"), echo.mermaid(80))?;
+    Ok(dir)
+}
+
+/// The classic bug: `Pending` without storing `cx.waker()` anywhere. Nothing can ever
+/// wake this task; the lost-waker lint says so.
+struct ForgetsItsWaker;
+
+impl Future for ForgetsItsWaker {
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<()> {
         Poll::Pending
     }
 }

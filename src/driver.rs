@@ -53,6 +53,8 @@ pub(crate) struct Handle {
     #[cfg(not(loom))]
     reactor: Arc<Reactor>,
     time: crate::time::driver::Handle,
+    /// The runtime's event recorder, if it was built with tracing on (see `src/trace/`).
+    pub(crate) trace: crate::trace::Slot,
 }
 
 impl Driver {
@@ -68,12 +70,12 @@ impl Driver {
         {
             let park = Parker::new();
             let unparker = park.unparker();
-            Ok((Driver { park }, Handle { unparker, time }))
+            Ok((Driver { park }, Handle { unparker, time, trace: Default::default() }))
         }
         #[cfg(not(loom))]
         {
             let reactor = Arc::new(Reactor::new()?);
-            Ok((Driver {}, Handle { reactor, time }))
+            Ok((Driver {}, Handle { reactor, time, trace: Default::default() }))
         }
     }
 

@@ -14,6 +14,7 @@
 //! | [`time`] | the hierarchical timer wheel and `sleep` / `timeout` / `interval` |
 //! | `reactor/`, [`net`] | readiness from epoll/kqueue through `polling`, TCP and UDP |
 //! | [`sync`], [`future`] | channels and combinators: waker protocols you write yourself |
+//! | [`trace`] | the event recorder and its exports: narration, Perfetto JSON, SVG, Mermaid, lints |
 //!
 #![doc = include_str!("../README.md")]
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -32,6 +33,7 @@ pub mod runtime;
 pub mod sync;
 pub mod task;
 pub mod time;
+pub mod trace;
 
 pub use runtime::Runtime;
 

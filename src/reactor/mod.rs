@@ -44,6 +44,7 @@ pub(crate) mod tests;
 pub(crate) use source::{Direction, Registration};
 
 use crate::loom::sync::{Arc, Mutex};
+use crate::trace::{self, Kind};
 use crate::util::slab::{Key, Slab};
 use polling::{Events, Poller};
 use source::Source;
@@ -123,6 +124,7 @@ impl Reactor {
         };
         let WaitBuffers { events, wake_list } = &mut *buffers;
         events.clear();
+        trace::record(|| Kind::ReactorWait { timeout });
         match self.poller.wait(events, timeout) {
             Ok(_) => {}
             // polling >= 3.3 retries EINTR itself; should one still surface, it is nothing
@@ -132,12 +134,13 @@ impl Reactor {
         }
         let readiness = events.iter().map(|e| (e.key, e.readable, e.writable));
         let io_events = self.dispatch(readiness, wake_list);
+        trace::record(|| Kind::ReactorReturn { events: io_events });
         // Take the wakers out so no lock (not even our own buffers') is held while they run;
         // a waker may do anything, including drop a socket and deregister it.
         let mut to_wake = std::mem::take(wake_list);
         drop(buffers);
         WAKING_FOR.with(|w| w.set(self.id()));
-        wake_all(&mut to_wake);
+        trace::waking(trace::Cause::Reactor, || wake_all(&mut to_wake));
         WAKING_FOR.with(|w| w.set(0));
         if let Some(mut buffers) = self.wait_buffers.try_lock() {
             buffers.wake_list = to_wake; // give the (empty) allocation back for next time
@@ -158,6 +161,7 @@ impl Reactor {
         // `usize::MAX` is polling's own key for `notify` (and its timer); not an I/O event.
         for (key, readable, writable) in readiness.filter(|&(key, ..)| key != usize::MAX) {
             io_events += 1;
+            trace::record(|| Kind::IoReady { source: key as u64, readable, writable });
             // A stale key (the source was deregistered, maybe its descriptor already reused)
             // finds a newer generation or an empty slot: the event is simply dropped.
             if let Some(source) = sources.slab.get(Key::from_u64(key as u64)) {

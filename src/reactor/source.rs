@@ -24,11 +24,12 @@
 
 use super::{event_key, Reactor};
 use crate::loom::sync::{Arc, Mutex};
+use crate::trace::{self, Kind};
 use crate::util::slab::Key;
 use polling::{Event, PollMode};
 use std::future::poll_fn;
 use std::io;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, AsRawFd};
 use std::task::{Context, Poll, Waker};
 
 /// Which way the data flows. Readiness, ticks and wakers are kept per direction, so a task
@@ -181,6 +182,7 @@ impl<T: AsFd> Registration<T> {
             reactor.remove_source(key);
             return Err(error);
         }
+        trace::record(|| Kind::IoRegister { source: key.to_u64(), fd: io.as_fd().as_raw_fd() });
         Ok(Registration { io: Some(io), source, key, reactor })
     }
 
@@ -201,7 +203,7 @@ impl<T: AsFd> Registration<T> {
             let tick = match self.source.poll_ready(direction, cx) {
                 Poll::Ready(Ok(tick)) => tick,
                 Poll::Ready(Err(error)) => return Poll::Ready(Err(error)),
-                Poll::Pending => return Poll::Pending,
+                Poll::Pending => return trace::io_pending(self.key.to_u64(), direction == Direction::Read),
             };
             match op(self.get_ref()) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {

@@ -16,6 +16,7 @@ pub struct Builder {
     worker_threads: Option<usize>,
     max_blocking_threads: usize,
     thread_keep_alive: Duration,
+    trace: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,6 +42,7 @@ impl Builder {
             worker_threads: None,
             max_blocking_threads: 512,
             thread_keep_alive: blocking::DEFAULT_KEEP_ALIVE,
+            trace: false,
         }
     }
 
@@ -84,20 +86,45 @@ impl Builder {
         self
     }
 
+    /// Records every runtime event (spawns, polls, wakes and who caused them, timers,
+    /// reactor waits, parks) so that [`Runtime::trace`] can show the run as a narration, a
+    /// Perfetto file, an SVG timeline or a Mermaid diagram; see [`crate::trace`].
+    ///
+    /// Off by default. Setting the environment variable `CLOCKWORK_TRACE=<dir>` turns it
+    /// on for every runtime of a program, and writes the exports into `<dir>` when each
+    /// runtime is dropped. Cost: off, one predictable branch per event site; on, one short
+    /// lock per event (`src/trace/DESIGN-trace.md` has the numbers).
+    ///
+    /// ```
+    /// let rt = clockwork::runtime::Builder::new_current_thread().trace(true).build().unwrap();
+    /// rt.block_on(async { clockwork::spawn(async {}).await.unwrap() });
+    /// let trace = rt.trace().expect("tracing is on");
+    /// assert!(trace.narration().contains("returned Ready"));
+    /// ```
+    pub fn trace(&mut self, on: bool) -> &mut Builder {
+        self.trace = on;
+        self
+    }
+
     /// Creates the runtime (and, for multi-thread, starts its workers).
     pub fn build(&mut self) -> io::Result<Runtime> {
         let blocking = blocking::Spawner::new(self.max_blocking_threads, self.thread_keep_alive);
-        match self.kind {
+        let runtime = match self.kind {
             Kind::CurrentThread => {
                 let shared = current_thread::Shared::new(blocking)?;
-                Ok(Runtime::from_parts(scheduler::Handle::CurrentThread(shared), None))
+                Runtime::from_parts(scheduler::Handle::CurrentThread(shared), None)
             }
             Kind::MultiThread => {
                 let n = self.worker_threads.unwrap_or_else(default_workers);
                 let (shared, workers) = multi_thread::start(n, blocking)?;
-                Ok(Runtime::from_parts(scheduler::Handle::MultiThread(shared), Some(workers)))
+                Runtime::from_parts(scheduler::Handle::MultiThread(shared), Some(workers))
             }
+        };
+        let export_dir = crate::trace::env_dir();
+        if self.trace || export_dir.is_some() {
+            let _ = runtime.handle.inner.driver().trace.set(crate::trace::new_recorder(export_dir));
         }
+        Ok(runtime)
     }
 }
 

@@ -228,7 +228,9 @@ impl Core {
         shared.parked.store(true, SeqCst);
         fence(SeqCst); // pairs with the fence in `unpark_if_parked`
         if !shared.has_ready_tasks() && !root.woken.load(SeqCst) {
+            crate::trace::record(|| crate::trace::Kind::Park);
             self.driver.park(&shared.driver);
+            crate::trace::record(|| crate::trace::Kind::Unpark);
         }
         shared.parked.store(false, SeqCst);
     }

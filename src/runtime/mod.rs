@@ -66,6 +66,7 @@ impl Runtime {
     }
 
     /// Spawns a task on this runtime (callable from any thread).
+    #[track_caller]
     pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
@@ -81,6 +82,18 @@ impl Runtime {
         R: Send + 'static,
     {
         self.handle.inner.spawn_blocking(f)
+    }
+
+    /// A snapshot of the events recorded so far, if the runtime was built with
+    /// [`Builder::trace`] (or `CLOCKWORK_TRACE` was set); see [`crate::trace`].
+    pub fn trace(&self) -> Option<crate::trace::Trace> {
+        self.handle.inner.driver().trace.get().map(|recorder| recorder.snapshot())
+    }
+
+    /// The runtime lints (lost wakers, long polls, busy self-wakes, unresolved timers) for
+    /// the run so far, with default thresholds; empty when the runtime is not traced.
+    pub fn lints(&self) -> Vec<crate::trace::Lint> {
+        self.trace().map(|t| t.lints(&Default::default())).unwrap_or_default()
     }
 
     /// A handle to this runtime (it does not keep the runtime alive).
@@ -106,6 +119,7 @@ impl Drop for Runtime {
                  another thread."
             );
         }
+        crate::trace::before_shutdown(&self.handle.inner.driver().trace);
         match (&mut self.flavor, &self.handle.inner) {
             (Flavor::CurrentThread, scheduler::Handle::CurrentThread(shared)) => {
                 current_thread::shutdown(&self.handle.inner, shared)

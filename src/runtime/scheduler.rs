@@ -11,6 +11,7 @@ use super::{blocking, current_thread, multi_thread};
 use crate::driver;
 use crate::loom::sync::Arc;
 use crate::task::{JoinHandle, Notified, OwnedTasks, Schedule, Task};
+use crate::trace;
 use std::future::Future;
 
 /// A cheap, cloneable reference to a runtime's shared state.
@@ -42,13 +43,24 @@ impl Handle {
         }
     }
 
-    /// Spawns `future` as a new task of this runtime.
+    /// Spawns `future` as a new task of this runtime, named after the caller's location.
+    #[track_caller]
     pub(crate) fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
+        self.spawn_named(future, trace::TaskName::caller())
+    }
+
+    /// Spawns `future` as a new task; `name` is only read when the runtime is traced.
+    pub(crate) fn spawn_named<F>(&self, future: F, name: trace::TaskName<'_>) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
         let (join, notified) = self.owned().bind(future, self.clone());
+        trace::spawned(&self.driver().trace, join.id(), name, notified.is_some());
         if let Some(notified) = notified {
             self.schedule(notified);
         }
@@ -56,13 +68,24 @@ impl Handle {
     }
 
     /// Runs `f` on the blocking pool; the returned handle is a normal task's handle.
+    #[track_caller]
     pub(crate) fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
     where
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
+        let name = trace::TaskName { name: Some("spawn_blocking"), ..trace::TaskName::caller() };
+        self.spawn_blocking_named(f, name)
+    }
+
+    /// [`Handle::spawn_blocking`] with an explicit task name (for traces).
+    pub(crate) fn spawn_blocking_named<F, R>(&self, f: F, name: trace::TaskName<'_>) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
         let future = self.blocking().run(f);
-        self.spawn(future)
+        self.spawn_named(future, name)
     }
 }
 
@@ -83,5 +106,9 @@ impl Schedule for Handle {
 
     fn release(&self, task: &Task<Self>) -> Option<Task<Self>> {
         self.owned().remove(task)
+    }
+
+    fn recorder(&self) -> Option<&crate::trace::Recorder> {
+        self.driver().trace.get().map(|recorder| &**recorder)
     }
 }

@@ -24,6 +24,7 @@ use super::raw::{Cell, Header, Stage, Task};
 use super::state::{Snapshot, TransitionToIdle, TransitionToRunning};
 use super::waker::WakerRef;
 use super::{Notified, Schedule};
+use crate::trace;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
@@ -62,7 +63,11 @@ pub(super) unsafe fn poll<F: Future, S: Schedule>(ptr: NonNull<Header>) {
     // SAFETY: we hold the queue reference for the whole poll, so the borrowed waker may
     // point at the task without a reference of its own.
     let waker = unsafe { WakerRef::new(ptr) };
-    if poll_future(cell, &waker).is_ready() {
+    // The span lives until we return, so wakes made by `complete` count as this task's.
+    let span = trace::poll_start(&cell.scheduler, cell.header.id);
+    let polled = poll_future(cell, &waker);
+    trace::poll_end(&cell.scheduler, &span, polled.is_ready());
+    if polled.is_ready() {
         return finish::<F, S>(complete(cell, ptr), ptr);
     }
     match cell.header.state.transition_to_idle() {
@@ -71,6 +76,7 @@ pub(super) unsafe fn poll<F: Future, S: Schedule>(ptr: NonNull<Header>) {
             // Woken while it ran (a yield, or a wake from elsewhere): back of the queue.
             // SAFETY: the reference we were polled with becomes the new queue reference.
             let notified = unsafe { Notified::from_raw(ptr) };
+            trace::scheduled(&cell.scheduler, cell.header.id);
             cell.scheduler.schedule_after_poll(notified);
         }
         // SAFETY: the last reference was ours.
@@ -100,6 +106,7 @@ fn finish<F: Future, S: Schedule>(dealloc_now: bool, ptr: NonNull<Header>) {
 pub(super) unsafe fn schedule<F: Future, S: Schedule>(ptr: NonNull<Header>) {
     // SAFETY: forwarded from the caller.
     let cell = unsafe { cell::<F, S>(ptr) };
+    trace::scheduled(&cell.scheduler, cell.header.id);
     // SAFETY: forwarded from the caller: the reference becomes the `Notified`.
     cell.scheduler.schedule(unsafe { Notified::from_raw(ptr) });
 }

@@ -30,6 +30,7 @@
 //!
 //! Next to read: `src/task/state.rs`.
 
+mod builder;
 mod harness;
 mod join;
 mod owned;
@@ -43,6 +44,7 @@ mod loom_tests;
 #[cfg(test)]
 mod tests;
 
+pub use builder::Builder;
 pub use join::{JoinError, JoinHandle};
 pub use yield_now::yield_now;
 
@@ -69,6 +71,11 @@ pub(crate) trait Schedule: Sized + Send + Sync + 'static {
     /// The task completed: remove it from the owned-tasks list and return the list's
     /// reference, or `None` if shutdown already took it out.
     fn release(&self, task: &Task<Self>) -> Option<Task<Self>>;
+
+    /// The runtime's event recorder, if it records (see `src/trace/`).
+    fn recorder(&self) -> Option<&crate::trace::Recorder> {
+        None
+    }
 }
 
 /// Spawns a new task on the runtime of the current context and returns its handle.
@@ -86,7 +93,8 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    match crate::runtime::context::with_current(|handle| handle.spawn(future)) {
+    let name = crate::trace::TaskName::caller(); // read only when tracing
+    match crate::runtime::context::with_current(|handle| handle.spawn_named(future, name)) {
         Ok(join) => join,
         Err(_) => panic!(
             "clockwork::spawn called outside a runtime: there is no clockwork runtime on this \
@@ -112,7 +120,8 @@ where
     F: FnOnce() -> R + Send + 'static,
     R: Send + 'static,
 {
-    match crate::runtime::context::with_current(|handle| handle.spawn_blocking(f)) {
+    let name = crate::trace::TaskName { name: Some("spawn_blocking"), ..crate::trace::TaskName::caller() };
+    match crate::runtime::context::with_current(|handle| handle.spawn_blocking_named(f, name)) {
         Ok(join) => join,
         Err(_) => panic!(
             "clockwork::task::spawn_blocking called outside a runtime: there is no clockwork \

@@ -24,10 +24,14 @@
 //! waker handed to `poll` is built *without* taking a reference ([`WakerRef`]): most polls
 //! never clone it.
 //!
+//! Each vtable function has one tracing line, `trace::waker(id, op)`: a single branch when
+//! no runtime records (see `src/trace/hooks.rs`).
+//!
 //! Next to read: `src/task/harness.rs`, where a task is polled and completed.
 
 use super::raw::Header;
 use super::state::TransitionToNotified;
+use crate::trace::{self, WakerOp};
 use std::mem::ManuallyDrop;
 use std::ops::Deref;
 use std::ptr::NonNull;
@@ -83,6 +87,7 @@ unsafe fn clone(data: *const ()) -> RawWaker {
     // `WakerRef`, borrows the poller's) reference, so the task is alive.
     let header = unsafe { task_ptr(data).as_ref() };
     header.state.ref_inc();
+    trace::waker(header.id, WakerOp::Clone);
     RawWaker::new(data, &WAKER_VTABLE)
 }
 
@@ -92,6 +97,7 @@ unsafe fn wake(data: *const ()) {
     let ptr = unsafe { task_ptr(data) };
     // SAFETY: alive, as above; the header is only read through shared references.
     let header = unsafe { ptr.as_ref() };
+    trace::waker(header.id, WakerOp::Wake);
     match header.state.transition_to_notified_by_val() {
         // SAFETY: the waker's reference became the queue's reference (`Submit`).
         TransitionToNotified::Submit => unsafe { (header.vtable.schedule)(ptr) },
@@ -106,6 +112,7 @@ unsafe fn wake_by_ref(data: *const ()) {
     let ptr = unsafe { task_ptr(data) };
     // SAFETY: alive, as above.
     let header = unsafe { ptr.as_ref() };
+    trace::waker(header.id, WakerOp::WakeByRef);
     match header.state.transition_to_notified_by_ref() {
         // SAFETY: the transition took a new reference for the queue, which `schedule` adopts.
         TransitionToNotified::Submit => unsafe { (header.vtable.schedule)(ptr) },
@@ -120,6 +127,7 @@ unsafe fn drop_waker(data: *const ()) {
     let ptr = unsafe { task_ptr(data) };
     // SAFETY: alive, as above.
     let header = unsafe { ptr.as_ref() };
+    trace::waker(header.id, WakerOp::Drop); // before the decrement: it may free the task
     if header.state.ref_dec() {
         // SAFETY: that was the last reference; nothing else can reach the task.
         unsafe { (header.vtable.dealloc)(ptr) }

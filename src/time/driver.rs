@@ -21,6 +21,7 @@
 use super::clock::Clock;
 use super::wheel::{TimerKey, Wheel};
 use crate::loom::sync::Mutex;
+use crate::trace;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::task::{Poll, Waker};
 use std::time::Duration;
@@ -78,6 +79,7 @@ impl Handle {
         let mut inner = self.inner.lock();
         assert!(!inner.is_shutdown, "{SHUT_DOWN}");
         let key = inner.wheel.insert(tick, waker);
+        trace::timer_inserted(key, tick, &inner.wheel);
         Registration { key, unpark: tick < inner.parked_until }
     }
 
@@ -115,6 +117,7 @@ impl Handle {
     /// lock is released, because dropping a waker may run foreign code too.
     pub(crate) fn cancel(&self, key: TimerKey) {
         let waker = self.inner.lock().wheel.cancel(key);
+        trace::timer_cancelled(key.to_u64(), waker.is_some());
         drop(waker);
     }
 
@@ -131,6 +134,7 @@ impl Handle {
         if timeout != Some(Duration::ZERO) {
             inner.parked_until = next.unwrap_or(u64::MAX);
         }
+        trace::next_timer(next, &inner.wheel);
         timeout
     }
 
@@ -145,14 +149,14 @@ impl Handle {
                 inner.parked_until = NOT_PARKED;
                 while batch.len() < WAKE_BATCH {
                     match inner.wheel.poll(now) {
-                        Some((_, waker)) => batch.push(waker),
+                        Some((key, waker)) => batch.push(trace::timer_fired(key, waker)),
                         None => break,
                     }
                 }
             } // the lock is released here, before any waker runs
             let full = batch.len() == WAKE_BATCH;
             fired += batch.len();
-            batch.drain(..).for_each(wake_contained);
+            trace::waking(trace::Cause::Timer, || batch.drain(..).for_each(wake_contained));
             if !full {
                 return fired;
             }

@@ -41,10 +41,12 @@ pub struct Clockwork(Option<std::sync::Arc<clockwork::Runtime>>, clockwork::runt
 impl Rt for Clockwork {
     const NAME: &'static str = "clockwork";
     fn new(workers: usize) -> Self {
+        // `CLOCKWORK_BENCH_TRACE=1` measures the cost of recording (src/trace/DESIGN-trace.md).
+        let trace = std::env::var_os("CLOCKWORK_BENCH_TRACE").is_some();
         let rt = if workers == 0 {
-            clockwork::runtime::Builder::new_current_thread().build()
+            clockwork::runtime::Builder::new_current_thread().trace(trace).build()
         } else {
-            clockwork::runtime::Builder::new_multi_thread().worker_threads(workers).build()
+            clockwork::runtime::Builder::new_multi_thread().worker_threads(workers).trace(trace).build()
         }
         .unwrap();
         let handle = rt.handle().clone();

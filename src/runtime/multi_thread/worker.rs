@@ -95,6 +95,7 @@ impl Worker {
             let victim = (self.index + offset) % n;
             let mut stolen = self.shared.locals[victim].lock().steal_half();
             if let Some(task) = stolen.pop_front() {
+                crate::trace::record(|| crate::trace::Kind::Steal { from: victim, count: stolen.len() + 1 });
                 if !stolen.is_empty() {
                     self.shared.locals[self.index].lock().extend(stolen);
                 }
@@ -126,6 +127,7 @@ impl Worker {
             self.unannounce(&shared);
             return;
         }
+        crate::trace::record(|| crate::trace::Kind::Park);
         let driver = shared.driver_slot.try_lock().and_then(|mut slot| slot.take());
         match driver {
             Some(mut driver) => {
@@ -136,6 +138,7 @@ impl Worker {
                 }
                 shared.driver_owner.store(0, SeqCst);
                 *shared.driver_slot.lock() = Some(driver);
+                crate::trace::record(|| crate::trace::Kind::Unpark);
                 self.unannounce(&shared);
                 // Tasks woken by the events and timers just processed were queued here
                 // without waking anyone (see `Shared::schedule`): we were still listed as
@@ -147,6 +150,7 @@ impl Worker {
             }
             None => {
                 self.parker.park();
+                crate::trace::record(|| crate::trace::Kind::Unpark);
                 self.unannounce(&shared);
             }
         }

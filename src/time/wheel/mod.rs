@@ -64,6 +64,13 @@ use crate::util::slab::{Key, Slab};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct TimerKey(Key);
 
+impl TimerKey {
+    /// The key as one number (for traces).
+    pub(crate) fn to_u64(self) -> u64 {
+        self.0.to_u64()
+    }
+}
+
 /// A hierarchical timer wheel holding one `T` per timer; see the [module docs](self).
 pub struct Wheel<T> {
     /// The wheel's current tick: every deadline `<= elapsed` has been handed out or is in
@@ -171,6 +178,14 @@ impl<T> Wheel<T> {
             return Some(start);
         }
         (self.overflow_min != NEVER).then_some(self.overflow_min)
+    }
+
+    /// The level and slot a timer due at `deadline` would be linked into now (`None`: it
+    /// is due already, or beyond the top level). For traces and the inspector.
+    pub(crate) fn slot_of(&self, deadline: u64) -> Option<(u8, u8)> {
+        let level = level_for(self.elapsed, deadline);
+        (deadline > self.elapsed && level < NUM_LEVELS)
+            .then(|| (level as u8, slot_for(deadline, level) as u8))
     }
 
     /// Hands out one timer due at or before `now`, or `None` once there is none; the
@@ -284,6 +299,7 @@ impl<T> Wheel<T> {
         debug_assert!(start >= self.elapsed, "slot start {start} is behind the clock {}", self.elapsed);
         self.elapsed = start;
         let id = ListId::Slot { level: level as u8, slot: slot as u8 };
+        crate::trace::cascade(level, slot);
         let mut list = self.take_list(id);
         self.put_list(id, List::default());
         while let Some(key) = list.pop_front(&mut self.entries) {
