@@ -1,0 +1,84 @@
+//! `spawn_blocking` through the public API, on both flavours: the cap set with
+//! `Builder::max_blocking_threads`, and dropping the runtime waits for a running job.
+//! (The pool's own accounting, claims and retirement are unit-tested in
+//! `src/runtime/blocking_tests.rs`.)
+//!
+//! No sleeps order threads; every wait is on a channel, bounded only to catch a hang.
+
+#![cfg(not(loom))]
+
+mod common;
+
+use clockwork::runtime::Builder;
+use clockwork::Runtime;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+use std::sync::Arc;
+use std::time::Duration;
+
+const HANG: Duration = Duration::from_secs(10);
+
+fn each_flavour(body: impl Fn(&'static str, &mut Builder)) {
+    body("current_thread", &mut Builder::new_current_thread());
+    body("multi_thread", Builder::new_multi_thread().worker_threads(2));
+}
+
+fn build(builder: &mut Builder, cap: usize) -> Runtime {
+    builder.max_blocking_threads(cap).thread_keep_alive(Duration::from_millis(50)).build().unwrap()
+}
+
+#[test]
+fn at_most_max_blocking_threads_jobs_run_at_once() {
+    each_flavour(|name, builder| {
+        let rt = build(builder, 2);
+        let running = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
+        let (started_tx, started_rx) = crossbeam_channel::unbounded::<()>();
+        let (release_tx, release_rx) = crossbeam_channel::unbounded::<()>();
+        let jobs: Vec<_> = (0..4)
+            .map(|_| {
+                let (running, most) = (running.clone(), most.clone());
+                let (started, release) = (started_tx.clone(), release_rx.clone());
+                rt.spawn_blocking(move || {
+                    most.fetch_max(running.fetch_add(1, SeqCst) + 1, SeqCst);
+                    started.send(()).unwrap();
+                    release.recv_timeout(HANG).expect("released");
+                    running.fetch_sub(1, SeqCst);
+                })
+            })
+            .collect();
+        // Release one job per start: the third and fourth can only start after a release.
+        for _ in 0..4 {
+            started_rx.recv_timeout(HANG).expect("a job started");
+            release_tx.send(()).unwrap();
+        }
+        rt.block_on(async {
+            for job in jobs {
+                job.await.unwrap();
+            }
+        });
+        assert!(most.load(SeqCst) <= 2, "{name}: {} jobs ran at once with a cap of 2", most.load(SeqCst));
+    });
+}
+
+#[test]
+fn dropping_the_runtime_waits_for_a_running_blocking_job() {
+    each_flavour(|name, builder| {
+        let rt = build(builder, 4);
+        let finished = Arc::new(AtomicBool::new(false));
+        let (started_tx, started_rx) = crossbeam_channel::bounded::<()>(1);
+        let (release_tx, release_rx) = crossbeam_channel::bounded::<()>(1);
+        let done = finished.clone();
+        drop(rt.spawn_blocking(move || {
+            started_tx.send(()).unwrap();
+            release_rx.recv_timeout(HANG).expect("released");
+            done.store(true, SeqCst);
+        }));
+        started_rx.recv_timeout(HANG).expect("the job started");
+        // The release races the drop on purpose: whichever comes first, `drop` may return
+        // only after the job finished.
+        let releaser = std::thread::spawn(move || release_tx.send(()).unwrap());
+        drop(rt);
+        assert!(finished.load(SeqCst), "{name}: drop returned while the blocking job still ran");
+        releaser.join().unwrap();
+    });
+}
