@@ -257,3 +257,22 @@ fn handle_block_on_from_another_thread() {
         std::thread::spawn(move || handle.block_on(async { clockwork::spawn(async { 6 }).await.unwrap() }));
     assert_eq!(t.join().unwrap(), 6);
 }
+
+#[test]
+fn two_threads_in_block_on_of_one_current_thread_runtime() {
+    // One thread holds the core and runs the tasks; the other waits on its own parker and
+    // must still be woken when its future becomes ready.
+    common::within(60, || {
+        let rt = Builder::new_current_thread().build().unwrap();
+        for _ in 0..50 {
+            let (tx, rx) = clockwork::sync::oneshot::channel::<u32>();
+            let handle = rt.handle().clone();
+            let waiter = std::thread::spawn(move || handle.block_on(rx).unwrap());
+            let sent = rt.block_on(async move {
+                clockwork::spawn(async move { tx.send(7).unwrap() }).await.unwrap();
+                7
+            });
+            assert_eq!(waiter.join().unwrap(), sent);
+        }
+    });
+}

@@ -12,6 +12,8 @@
 //! add no new crate to the build. Rejected alternatives: a helper thread per connect (what
 //! this file did first; ~30 µs and a thread each), and `socket2` (a new dependency, and it
 //! still needs `libc` to recognise `EINPROGRESS`, whose number differs between systems).
+//!
+//! Next to read: back to `src/net/tcp.rs`, which calls this from `TcpStream::connect`.
 
 use crate::loom::sync::Arc;
 use crate::reactor::{Direction, Reactor, Registration};

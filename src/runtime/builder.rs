@@ -1,4 +1,6 @@
 //! `Builder`: choose a runtime flavour and its settings, then `build`.
+//!
+//! Next to read: `src/runtime/handle.rs`.
 
 use super::{blocking, current_thread, multi_thread, scheduler, Runtime};
 use std::io;

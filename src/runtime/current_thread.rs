@@ -14,7 +14,8 @@
 //! Wakers call [`Shared::schedule`]: push the task, then unpark the driver only if the
 //! loop announced it is parked. The announce-then-recheck on one side and the
 //! push-then-check on the other, each with a `SeqCst` fence in between, guarantee that at
-//! least one side sees the other, so no wake-up is lost (checked by a loom model).
+//! least one side sees the other, so no wake-up is lost (checked by the loom model
+//! `loom_spawn_from_another_thread_against_park` at the end of this file).
 //!
 //! Only tasks run inside `block_on`: a spawned task waits until some thread drives the
 //! runtime. A second thread calling `block_on` on the same runtime while the first holds
@@ -145,11 +146,9 @@ pub(crate) fn block_on<F: Future>(handle: &scheduler::Handle, shared: &Arc<Share
     let _enter = context::enter_runtime(handle);
     let mut future = pin!(future);
     let mut parker = Parker::new();
-    let root = std::sync::Arc::new(RootWaker {
-        woken: AtomicBool::new(true),
-        shared: shared.clone(),
-        unparker: Some(parker.unparker()),
-    });
+    // Only a thread that waits without the core needs a waker of its own (the core's loop
+    // builds one for its root future), so this one is made on first need.
+    let mut waiting_root: Option<std::sync::Arc<RootWaker>> = None;
     loop {
         if let Some(core) = shared.take_core() {
             // The guard returns the core even if the future (or a task) panics through us.
@@ -162,6 +161,13 @@ pub(crate) fn block_on<F: Future>(handle: &scheduler::Handle, shared: &Arc<Share
         if shared.core.lock().is_some() {
             continue; // the core came back between our two looks
         }
+        let root = waiting_root.get_or_insert_with(|| {
+            std::sync::Arc::new(RootWaker {
+                woken: AtomicBool::new(true),
+                shared: shared.clone(),
+                unparker: Some(parker.unparker()),
+            })
+        });
         if root.woken.swap(false, SeqCst) {
             let waker = Waker::from(root.clone());
             if let Poll::Ready(output) = future.as_mut().poll(&mut Context::from_waker(&waker)) {
@@ -253,4 +259,51 @@ pub(crate) fn shutdown(handle: &scheduler::Handle, shared: &Shared) {
         shared.return_core(core);
     }
     shared.blocking.shutdown();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::loom::sync::atomic::AtomicBool;
+    use std::sync::Mutex as StdMutex;
+
+    /// The parking protocol of this file, on the real `Shared` and the real loop: another
+    /// thread spawns a task while `block_on` is going to sleep. The task (run by
+    /// `block_on`'s thread) sets a flag and wakes the root future. If the spawn's unpark
+    /// were lost, `block_on` would park forever and loom would report a deadlock.
+    #[test]
+    fn loom_spawn_from_another_thread_against_park() {
+        crate::loom::model(|| {
+            let blocking = blocking::Spawner::new(1, std::time::Duration::from_secs(1));
+            let shared = Shared::new(blocking).expect("driver");
+            let handle = scheduler::Handle::CurrentThread(shared.clone());
+            let done = Arc::new(AtomicBool::new(false));
+            let root_waker: Arc<StdMutex<Option<Waker>>> = Arc::new(StdMutex::new(None));
+            let spawner = {
+                let (handle, done, root_waker) = (handle.clone(), done.clone(), root_waker.clone());
+                crate::loom::thread::spawn(move || {
+                    drop(handle.spawn(async move {
+                        done.store(true, SeqCst);
+                        if let Some(w) = root_waker.lock().unwrap().take() {
+                            w.wake();
+                        }
+                    }));
+                })
+            };
+            block_on(
+                &handle,
+                &shared,
+                std::future::poll_fn(|cx| {
+                    *root_waker.lock().unwrap() = Some(cx.waker().clone());
+                    if done.load(SeqCst) {
+                        Poll::Ready(())
+                    } else {
+                        Poll::Pending
+                    }
+                }),
+            );
+            spawner.join().unwrap();
+            shutdown(&handle, &shared);
+        });
+    }
 }

@@ -1,4 +1,6 @@
 //! `Handle`: a cloneable, `Send + Sync` way to reach a runtime from anywhere.
+//!
+//! Next to read: `src/runtime/current_thread.rs`, the loop a `block_on` runs.
 
 use super::{context, current_thread, multi_thread, scheduler};
 use crate::task::JoinHandle;

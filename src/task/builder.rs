@@ -4,6 +4,8 @@
 //! along with the spawn and copied into the recorder's task table only when one records.
 //! Rejected alternative: a name field in every task header, which would make every task
 //! bigger for a feature that is usually off.
+//!
+//! Next to read: `src/trace/mod.rs`, where the name shows up.
 
 use super::JoinHandle;
 use crate::runtime::{context, Handle};

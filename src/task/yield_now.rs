@@ -1,4 +1,7 @@
 //! `yield_now`: the smallest useful future, and a lesson in fairness.
+//!
+//! Next to read: `src/runtime/current_thread.rs`, where the re-queued task lands behind the
+//! others (`Schedule::schedule_after_poll`).
 
 use std::future::Future;
 use std::pin::Pin;
