@@ -186,11 +186,12 @@ impl Worker {
     ///
     /// The protocol is unchanged: the worker is announced as asleep throughout, so a
     /// notifier may claim it and set its token (taken here instead of by `park`), and
-    /// finding work here is the same as finding it in the re-check. Loom models skip the
-    /// spin (it only repeats those two checks, which the models already cover).
+    /// finding work here is the same as finding it in the re-check. Under loom the spin is
+    /// one round without the clock, so the models cover a token taken here.
     fn spin(&mut self, shared: &Shared) -> bool {
         if cfg!(loom) {
-            return false;
+            // One round, without the clock: the models explore the token being taken here.
+            return self.parker.take_token() || shared.has_work();
         }
         let deadline = Instant::now() + SPIN;
         loop {
