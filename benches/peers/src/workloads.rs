@@ -131,7 +131,12 @@ pub fn timers<R: Rt>(rt: &R) -> Duration {
             let ms = 1 + splitmix64(&mut seed) % TIMERS_LONGEST.as_millis() as u64;
             let l = l2.clone();
             rt2.spawn(async move {
-                R::sleep(Duration::from_millis(ms)).await;
+                let asked = Duration::from_millis(ms);
+                let slept_from = Instant::now();
+                R::sleep(asked).await;
+                // The "never early", checked on every timer of every run.
+                let slept = slept_from.elapsed();
+                assert!(slept >= asked, "{}: a {asked:?} sleep woke after {slept:?}", R::NAME);
                 l.count_down();
             });
         }
