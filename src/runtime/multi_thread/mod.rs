@@ -90,6 +90,10 @@ pub(crate) struct Shared {
     /// A sleeping worker was unparked to take new work and has not looked yet. While it
     /// is set, `notify_one` wakes nobody else: that worker will see the new task too.
     waking: AtomicBool,
+    /// How many workers are in their pre-park spin (`Worker::spin`); at most half of the
+    /// workers (at least one) spin at once, so a pool larger than the machine does not
+    /// spend its CPUs looking for work.
+    spinning: AtomicUsize,
     /// Set once when the runtime is dropped.
     shutdown: AtomicBool,
     /// Set by the worker that cancels every task at shutdown (exactly one does).
@@ -112,6 +116,7 @@ pub(crate) fn start(n: usize, blocking: blocking::Spawner) -> io::Result<(Arc<Sh
         injector: Injector::new(),
         locals: (0..n).map(|_| Mutex::new(local::Local::new())).collect(),
         idle: idle::Idle::new(n),
+        spinning: AtomicUsize::new(0),
         unparkers: parkers.iter().map(Parker::unparker).collect(),
         driver_slot: Mutex::new(Some(driver)),
         driver_owner: AtomicUsize::new(0),
