@@ -276,3 +276,29 @@ fn futures_spawn_trait_interop() {
         assert_eq!(out, 3, "{name}");
     });
 }
+
+/// Every error type converts into `Box<dyn Error + Send + Sync>` (what `?` into
+/// `anyhow`-style errors needs), a panic's message and payload included.
+#[test]
+fn errors_are_send_sync_and_box_into_dyn_error() {
+    type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+    fn boxed<E: std::error::Error + Send + Sync + 'static>(e: E) -> BoxError {
+        Box::new(e)
+    }
+    async fn join_with_question_mark() -> Result<u32, BoxError> {
+        Ok(clockwork::spawn(async { panic!("boom {}", 7) }).await?)
+    }
+    let err = clockwork::block_on(join_with_question_mark()).unwrap_err();
+    assert!(err.to_string().contains("boom 7"), "{err}");
+    let join_error = *err.downcast::<clockwork::task::JoinError>().unwrap();
+    assert_eq!(panic_message(&*join_error.into_panic()), "boom 7");
+    let (tx, rx) = clockwork::sync::oneshot::channel::<u8>();
+    drop(tx);
+    boxed(clockwork::block_on(rx).unwrap_err());
+    boxed(clockwork::sync::mpsc::error::SendError(1u8));
+    let elapsed = clockwork::block_on(clockwork::time::timeout(
+        std::time::Duration::from_millis(1),
+        std::future::pending::<()>(),
+    ));
+    boxed(elapsed.unwrap_err());
+}

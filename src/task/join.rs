@@ -162,7 +162,16 @@ pub struct JoinError {
 
 enum Repr {
     Cancelled,
-    Panic(Box<dyn Any + Send + 'static>),
+    /// The payload sits in a `Mutex` only to make `JoinError` `Sync`: a `Box<dyn Any +
+    /// Send>` is not, and without `Sync` a `JoinError` cannot travel inside
+    /// `Box<dyn Error + Send + Sync>` (what `?` into `anyhow`-style errors needs). Nobody
+    /// locks it while it is shared: the message is copied out at creation for `Display`,
+    /// and `into_panic` takes the error by value. (Tokio uses an unsafe `SyncWrapper`
+    /// for the same reason; the lock costs nothing here and needs no `unsafe`.)
+    Panic {
+        message: Option<String>,
+        payload: std::sync::Mutex<Box<dyn Any + Send + 'static>>,
+    },
 }
 
 impl JoinError {
@@ -171,7 +180,8 @@ impl JoinError {
     }
 
     pub(crate) fn panic(id: u64, payload: Box<dyn Any + Send + 'static>) -> JoinError {
-        JoinError { id, repr: Repr::Panic(payload) }
+        let message = panic_message(payload.as_ref()).map(str::to_owned);
+        JoinError { id, repr: Repr::Panic { message, payload: std::sync::Mutex::new(payload) } }
     }
 
     /// The task was aborted, or dropped at runtime shutdown.
@@ -181,7 +191,7 @@ impl JoinError {
 
     /// The task panicked (while being polled, or while its future was dropped).
     pub fn is_panic(&self) -> bool {
-        matches!(self.repr, Repr::Panic(_))
+        matches!(self.repr, Repr::Panic { .. })
     }
 
     /// The panic payload, to inspect or to re-raise with `std::panic::resume_unwind`.
@@ -197,7 +207,8 @@ impl JoinError {
     /// The panic payload, or the error back if the task was cancelled.
     pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, JoinError> {
         match self.repr {
-            Repr::Panic(payload) => Ok(payload),
+            // A poisoned lock still holds the payload (nothing panics while holding it).
+            Repr::Panic { payload, .. } => Ok(payload.into_inner().unwrap_or_else(|e| e.into_inner())),
             Repr::Cancelled => Err(self),
         }
     }
@@ -216,7 +227,7 @@ impl fmt::Display for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.repr {
             Repr::Cancelled => write!(f, "task {} was cancelled", self.id),
-            Repr::Panic(payload) => match panic_message(payload.as_ref()) {
+            Repr::Panic { message, .. } => match message {
                 Some(msg) => write!(f, "task {} panicked with message {msg:?}", self.id),
                 None => write!(f, "task {} panicked", self.id),
             },
@@ -228,7 +239,7 @@ impl fmt::Debug for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.repr {
             Repr::Cancelled => write!(f, "JoinError::Cancelled({})", self.id),
-            Repr::Panic(payload) => match panic_message(payload.as_ref()) {
+            Repr::Panic { message, .. } => match message {
                 Some(msg) => write!(f, "JoinError::Panic({}, {msg:?})", self.id),
                 None => write!(f, "JoinError::Panic({}, ...)", self.id),
             },
