@@ -154,3 +154,89 @@ fn timer_fires_while_local_work_never_runs_out() {
         });
     });
 }
+
+/// The runtimes where a task that never returns `Pending` would hold the only thread.
+fn single_thread_runtimes() -> [(&'static str, Runtime); 2] {
+    [
+        ("current_thread", Builder::new_current_thread().build().unwrap()),
+        ("multi_thread(1)", Builder::new_multi_thread().worker_threads(1).build().unwrap()),
+    ]
+}
+
+/// Runs `busy` (which reports its progress in `progress`) in a task that first spawns
+/// another task recording how far `busy` had got when it first ran. Spawned from inside
+/// the runtime, that task is queued on this very thread, so it can only run before
+/// `busy` finishes if `busy` returns `Pending`. Returns (progress seen, final progress).
+fn progress_seen_by_a_later_task<F>(
+    rt: &Runtime,
+    name: &str,
+    progress: Arc<AtomicUsize>,
+    busy: F,
+) -> (usize, usize)
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    finishes(name, rt, "the budget test", async move {
+        let p = progress.clone();
+        let outer = clockwork::spawn(async move {
+            let other = clockwork::spawn(async move { p.load(SeqCst) });
+            busy.await;
+            other.await.unwrap() // `other` ran already if `busy` yielded, else it runs now
+        });
+        let seen = outer.await.unwrap();
+        (seen, progress.load(SeqCst))
+    })
+}
+
+/// Cooperative budget (`task/coop.rs`): a consumer whose channel never runs dry still
+/// lets another task run long before it is done.
+#[test]
+fn budget_makes_an_always_ready_receiver_take_turns() {
+    const VALUES: usize = 2_000;
+    for (name, rt) in single_thread_runtimes() {
+        let (tx, mut rx) = clockwork::sync::mpsc::channel::<usize>(VALUES);
+        finishes(name, &rt, "filling the channel", async {
+            for i in 0..VALUES {
+                tx.send(i).await.unwrap();
+            }
+        });
+        drop(tx);
+        let progress = Arc::new(AtomicUsize::new(0));
+        let p = progress.clone();
+        let (seen, total) = progress_seen_by_a_later_task(&rt, name, progress, async move {
+            while rx.recv().await.is_some() {
+                p.fetch_add(1, SeqCst);
+            }
+        });
+        assert_eq!(total, VALUES, "{name}");
+        assert!(seen < VALUES, "{name}: the other task ran only after all {VALUES} values (seen {seen})");
+        assert!(seen >= 1, "{name}: the receiver never ran first");
+    }
+}
+
+/// Cooperative budget: a reader whose socket is always readable (everything was written
+/// before it started) still lets another task run long before it reaches the end.
+#[test]
+fn budget_makes_an_always_ready_socket_reader_take_turns() {
+    use std::io::Write;
+    const CHUNK: usize = 16;
+    const CHUNKS: usize = 2_000; // 32 KB: fits the loopback buffers, so every read is ready
+    for (name, rt) in single_thread_runtimes() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let reader = finishes(name, &rt, "connecting", clockwork::net::TcpStream::connect(addr)).unwrap();
+        let (mut writer, _) = listener.accept().unwrap();
+        writer.write_all(&vec![7u8; CHUNK * CHUNKS]).unwrap();
+        drop(writer); // then EOF
+        let progress = Arc::new(AtomicUsize::new(0));
+        let p = progress.clone();
+        let (seen, total) = progress_seen_by_a_later_task(&rt, name, progress, async move {
+            let mut buf = [0u8; CHUNK];
+            while reader.read(&mut buf).await.unwrap() > 0 {
+                p.fetch_add(1, SeqCst);
+            }
+        });
+        assert!(total >= CHUNKS, "{name}: read {total} chunks");
+        assert!(seen < total, "{name}: the other task ran only after all {total} reads");
+    }
+}

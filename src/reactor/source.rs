@@ -192,8 +192,20 @@ impl<T: AsFd> Registration<T> {
     }
 
     /// Runs the non-blocking `op` until it stops saying `WouldBlock`, waiting for readiness
-    /// in `direction` in between. The heart of every socket call in `net`.
+    /// in `direction` in between. The heart of every socket call in `net`. Each completed
+    /// call spends one unit of the task's cooperative budget (`task/coop.rs`), so a socket
+    /// that is always ready cannot keep its task running forever.
     pub(crate) fn poll_io<R>(
+        &self,
+        direction: Direction,
+        cx: &mut Context<'_>,
+        op: impl FnMut(&T) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        crate::task::coop::poll_budgeted(cx, |cx| self.poll_io_unbudgeted(direction, cx, op))
+    }
+
+    /// [`Registration::poll_io`] without the budget.
+    fn poll_io_unbudgeted<R>(
         &self,
         direction: Direction,
         cx: &mut Context<'_>,

@@ -207,7 +207,8 @@ impl Core {
         loop {
             if root.woken.swap(false, SeqCst) {
                 ticks += 1;
-                if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+                // Budgeted like a task (`task/coop.rs`): the root future shares this thread.
+                if let Poll::Ready(output) = crate::task::coop::budgeted(|| future.as_mut().poll(&mut cx)) {
                     return output;
                 }
             }

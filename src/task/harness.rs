@@ -204,7 +204,8 @@ fn poll_future<F: Future, S>(cell: &Cell<F, S>, waker: &Waker) -> Poll<()> {
                 unreachable!("a RUNNING task always holds its future")
             };
             // SAFETY: see above: pinned in the heap allocation for its whole life.
-            unsafe { Pin::new_unchecked(future) }.poll(&mut cx)
+            let future = unsafe { Pin::new_unchecked(future) };
+            super::coop::budgeted(|| future.poll(&mut cx))
         })
     }));
     let result = match polled {

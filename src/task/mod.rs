@@ -3,7 +3,8 @@
 //! **What this teaches.** How one future goes from `spawn` to completion. Read the files
 //! in this order: `state.rs` (the state word and its transition table), `raw.rs` (the one
 //! allocation), `waker.rs` (the `RawWakerVTable`), `harness.rs` (poll and complete),
-//! `join.rs` (the output's way back), `owned.rs` (how shutdown finds every task).
+//! `join.rs` (the output's way back), `owned.rs` (how shutdown finds every task),
+//! `yield_now.rs` and `coop.rs` (taking turns).
 //!
 //! ## Who holds a reference
 //!
@@ -31,6 +32,7 @@
 //! Next to read: `src/task/state.rs`.
 
 mod builder;
+pub(crate) mod coop;
 mod harness;
 mod join;
 mod owned;

@@ -140,8 +140,16 @@ impl<T> Unpin for Sending<'_, T> {}
 impl<T> Future for Sending<'_, T> {
     type Output = Result<(), SendError<T>>;
 
+    /// Spends one unit of the task's cooperative budget per value sent (`task/coop.rs`).
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
+        crate::task::coop::poll_budgeted(cx, |cx| this.poll_send(cx))
+    }
+}
+
+impl<T> Sending<'_, T> {
+    fn poll_send(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), SendError<T>>> {
+        let this = self;
         let outcome = match std::mem::replace(&mut this.step, Step::Done) {
             Step::Start(value) => match this.chan.send_or_park(value, cx.waker()) {
                 SendStart::Sent => Ok(()),
@@ -189,8 +197,11 @@ impl<T> Receiver<T> {
     }
 
     /// The poll behind [`recv`](Self::recv), for hand-written futures.
+    ///
+    /// Spends one unit of the task's cooperative budget per value (`task/coop.rs`): a
+    /// consumer whose queue never empties still lets other tasks run.
     pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        self.chan.poll_recv(cx.waker())
+        crate::task::coop::poll_budgeted(cx, |cx| self.chan.poll_recv(cx.waker()))
     }
 
     /// Takes a value if one is queued, without waiting.
