@@ -69,4 +69,5 @@ example_tests! {
     select => "select",
     parallel => "parallel",
     blocking => "blocking",
+    budget => "budget",
 }

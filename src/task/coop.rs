@@ -29,6 +29,8 @@
 //! others.
 
 use std::cell::Cell;
+use std::future::Future;
+use std::pin::Pin;
 use std::task::{Context, Poll};
 
 /// Operations one poll of a task may complete before the next one makes it yield.
@@ -50,14 +52,63 @@ use remaining::REMAINING;
 /// Runs `poll` (one poll of a task, or of `block_on`'s future) with a fresh budget, and
 /// puts the previous budget back afterwards, even if `poll` panics.
 pub(crate) fn budgeted<R>(poll: impl FnOnce() -> R) -> R {
+    with_budget(Some(BUDGET), poll)
+}
+
+/// Runs `poll` with `budget` (`None`: unlimited), restoring the previous one afterwards.
+fn with_budget<R>(budget: Option<u8>, poll: impl FnOnce() -> R) -> R {
     struct Restore(Option<u8>);
     impl Drop for Restore {
         fn drop(&mut self) {
             REMAINING.with(|remaining| remaining.set(self.0));
         }
     }
-    let _restore = Restore(REMAINING.with(|remaining| remaining.replace(Some(BUDGET))));
+    let _restore = Restore(REMAINING.with(|remaining| remaining.replace(budget)));
     poll()
+}
+
+/// Turns the cooperative budget off for `future`: its socket and channel operations never
+/// yield for the budget (tokio's `task::unconstrained`).
+///
+/// Use it sparingly: an unconstrained future that always finds its operations ready keeps
+/// its thread until it finishes, starving every other task there (the `budget` example
+/// shows exactly that).
+///
+/// ```
+/// let sum = clockwork::block_on(clockwork::task::unconstrained(async {
+///     let (tx, mut rx) = clockwork::sync::mpsc::channel(1000);
+///     for i in 0..1000u64 {
+///         tx.send(i).await.unwrap(); // 1000 completed sends in one poll: no yield
+///     }
+///     drop(tx);
+///     let mut sum = 0;
+///     while let Some(i) = rx.recv().await {
+///         sum += i;
+///     }
+///     sum
+/// }));
+/// assert_eq!(sum, 499_500);
+/// ```
+pub fn unconstrained<F: Future>(future: F) -> Unconstrained<F> {
+    Unconstrained { future }
+}
+
+/// The future returned by [`unconstrained`].
+#[derive(Debug)]
+#[must_use = "futures do nothing unless polled"]
+pub struct Unconstrained<F> {
+    future: F,
+}
+
+impl<F: Future> Future for Unconstrained<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        // SAFETY: structural pinning: `future` is never moved out of `self`, and
+        // `Unconstrained` has no `Drop` impl and is not `Unpin` unless `F` is.
+        let future = unsafe { self.map_unchecked_mut(|this| &mut this.future) };
+        with_budget(None, || future.poll(cx))
+    }
 }
 
 /// Runs a budgeted operation: `Pending` (with the task woken, so it is polled again after
@@ -103,6 +154,16 @@ mod tests {
     #[test]
     fn outside_a_poll_there_is_no_limit() {
         assert_eq!(ready_ops(), (1000, false));
+    }
+
+    #[test]
+    fn unconstrained_lifts_the_budget_for_its_future_only() {
+        budgeted(|| {
+            let mut cx = Context::from_waker(noop_waker_ref());
+            let mut inner = std::pin::pin!(unconstrained(std::future::poll_fn(|_| Poll::Ready(ready_ops()))));
+            assert_eq!(inner.as_mut().poll(&mut cx), Poll::Ready((1000, false)));
+            assert_eq!(ready_ops(), (BUDGET as usize, true)); // the task's own budget is back
+        });
     }
 
     #[test]

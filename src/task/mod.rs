@@ -47,6 +47,7 @@ mod loom_tests;
 mod tests;
 
 pub use builder::Builder;
+pub use coop::{unconstrained, Unconstrained};
 pub use join::{JoinError, JoinHandle};
 pub use yield_now::yield_now;
 

@@ -10,7 +10,7 @@
 //! It avoids the slab's `Vec`, but every link operation is `unsafe`; the slab costs one
 //! short mutex hold per spawn and per completion.
 //!
-//! Next to read: `src/runtime/mod.rs`.
+//! Next to read: `coop.rs` (how tasks take turns), then `src/runtime/mod.rs`.
 
 use super::raw::{Cell, Notified, Task};
 use super::{JoinHandle, Schedule};
