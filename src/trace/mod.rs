@@ -22,10 +22,12 @@
 //!
 //! Next to read: `src/trace/event.rs`.
 
+mod clock;
 mod event;
 mod hooks;
 mod json;
 mod lints;
+mod log;
 mod mermaid;
 mod narrate;
 mod recorder;

@@ -19,19 +19,25 @@
 //!
 //! Next to read: `hooks.rs`, what the runtime calls.
 
+use super::clock::Clock;
 use super::event::{Cause, Event, Kind};
+use super::log::{Log, Spares};
 use super::{TaskInfo, Trace};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::panic::Location;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// After this many events a lane stops storing (and counts what it dropped), so a long
-/// traced run cannot eat all memory. At ~56 bytes an event this is ~220 MB per thread.
+/// traced run cannot eat all memory. At 40 bytes an event this is 160 MB per thread.
 const MAX_EVENTS: usize = 4_000_000;
+
+/// Event storage left by dropped recorders, reused by the next (see "Page faults" in `log.rs`).
+static SPARES: Spares<(u64, Kind)> = Mutex::new(Vec::new());
 
 /// How a task is named, kept cheap until a snapshot renders it.
 #[derive(Debug, Clone)]
@@ -40,36 +46,88 @@ enum Name {
     At(&'static Location<'static>),
 }
 
-/// What one thread recorded for one recorder.
-#[derive(Debug, Default)]
-struct Lane {
-    thread: String,
-    events: Vec<(Duration, Kind)>,
-    dropped: usize,
-    /// Tasks spawned from this thread.
-    names: Vec<(u64, Name)>,
-    /// Task → (waker clones, waker drops) seen on this thread.
-    wakers: HashMap<u64, (u64, u64)>,
+/// A hasher for task ids (small, distinct integers): one multiplication by 2^64/φ, which
+/// spreads consecutive ids over the whole table. Rejected alternative: std's default
+/// SipHash, built to resist hash flooding by hostile keys, which task ids are not; it cost
+/// ~3 % of a traced benchmark.
+#[derive(Default)]
+pub(super) struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        bytes.iter().for_each(|&b| self.write_u64(u64::from(b)));
+    }
+    fn write_u64(&mut self, id: u64) {
+        self.0 = (self.0 ^ id).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
-type SharedLane = Arc<Mutex<Lane>>;
+/// A map keyed by task id, hashed with [`IdHasher`].
+pub(super) type IdMap<V> = HashMap<u64, V, BuildHasherDefault<IdHasher>>;
+
+/// What one thread recorded for one recorder. Written only by that thread (through
+/// [`Owned`]), read by snapshots from any thread.
+#[derive(Debug)]
+struct Lane {
+    thread: String,
+    /// `(clock ticks since the recorder started, event)`: 40 bytes, no lock (see `log.rs`).
+    events: Log<(u64, Kind)>,
+    /// Tasks spawned from this thread. Not capped: the task table needs every name.
+    names: Log<(u64, Name)>,
+    /// Task → (waker clones, waker drops) seen on this thread. A mutex that only a
+    /// snapshot contends, taken only for waker clones and drops (not for `wake_by_ref`).
+    wakers: Mutex<IdMap<(u64, u64)>>,
+}
+
+/// This thread's own lane: the only way to write to a lane. [`Recorder::with_lane`] makes
+/// one only from the lane it registered under the current thread's id, so the thread
+/// holding an `Owned` is its lane's one writer (what [`Log::push`] requires).
+struct Owned<'a>(&'a Lane);
+
+impl Owned<'_> {
+    fn push(&self, at: u64, kind: Kind) {
+        // SAFETY: an `Owned` is only made for the current thread's own lane (see above), so
+        // every push on this log is made by this thread; `push` calls no outside code, so
+        // pushes never run inside one another either.
+        unsafe { self.0.events.push((at, kind)) }
+    }
+
+    fn name(&self, task: u64, name: Name) {
+        // SAFETY: as in `push`.
+        unsafe { self.0.names.push((task, name)) }
+    }
+
+    /// Counts a clone (`cloned`) or a drop of one of `task`'s wakers.
+    fn count_waker(&self, task: u64, cloned: bool) {
+        let mut wakers = lock(&self.0.wakers);
+        let counts = wakers.entry(task).or_default();
+        if cloned {
+            counts.0 += 1;
+        } else {
+            counts.1 += 1;
+        }
+    }
+}
 
 /// Everything one traced runtime recorded so far.
 #[derive(Debug)]
 pub(crate) struct Recorder {
     /// A process-unique number (never reused, unlike an address) for the lane cache.
     id: usize,
-    start: Instant,
+    clock: Clock,
     /// Every lane, in the order threads first recorded. Locked only to add a lane and to
     /// take a snapshot.
-    lanes: Mutex<Vec<(std::thread::ThreadId, SharedLane)>>,
+    lanes: Mutex<Vec<(std::thread::ThreadId, Arc<Lane>)>>,
     /// Where to write the exports when the runtime is dropped (`CLOCKWORK_TRACE`).
     pub(crate) export_dir: Option<PathBuf>,
 }
 
 std::thread_local! {
     /// This thread's lane in the recorder it last wrote to: `(recorder id, lane)`.
-    static LANE: RefCell<Option<(usize, SharedLane)>> = const { RefCell::new(None) };
+    static LANE: RefCell<Option<(usize, Arc<Lane>)>> = const { RefCell::new(None) };
 }
 
 /// A poisoned lock still holds consistent data here: each operation is one push or bump.
@@ -81,43 +139,56 @@ impl Recorder {
     pub(crate) fn new(export_dir: Option<PathBuf>) -> Recorder {
         static NEXT: AtomicUsize = AtomicUsize::new(1);
         let id = NEXT.fetch_add(1, Relaxed);
-        Recorder { id, start: Instant::now(), lanes: Mutex::new(Vec::new()), export_dir }
+        Recorder { id, clock: Clock::new(), lanes: Mutex::new(Vec::new()), export_dir }
     }
 
-    /// Time since the recorder started (one clock read).
-    pub(crate) fn now(&self) -> Duration {
-        self.start.elapsed()
+    /// Clock ticks since the recorder started (one clock read; see `clock.rs`).
+    #[inline]
+    pub(crate) fn now(&self) -> u64 {
+        self.clock.now()
+    }
+
+    /// [`now`](Recorder::now), possibly a little early: only for the end of this thread's
+    /// own poll (see `clock.rs`).
+    #[inline]
+    pub(crate) fn now_unordered(&self) -> u64 {
+        self.clock.now_unordered()
     }
 
     /// Runs `f` on this thread's lane, creating (or finding again) the lane on a cache miss.
     /// During thread teardown (the thread-local is gone) the event is dropped.
-    fn with_lane(&self, f: impl FnOnce(&mut Lane)) {
+    fn with_lane(&self, f: impl FnOnce(&Owned<'_>)) {
         let _ = LANE.try_with(|cache| {
-            let mut cache = cache.borrow_mut();
-            let hit = matches!(&*cache, Some((id, _)) if *id == self.id);
-            if !hit {
-                *cache = Some((self.id, self.lane_of_this_thread()));
+            if let Some((id, lane)) = &*cache.borrow() {
+                if *id == self.id {
+                    return f(&Owned(lane));
+                }
             }
-            let (_, lane) = cache.as_ref().expect("just filled");
-            let mut lane = lock(lane);
-            f(&mut lane);
+            let lane = self.lane_of_this_thread();
+            *cache.borrow_mut() = Some((self.id, lane.clone()));
+            f(&Owned(&lane));
         });
     }
 
-    fn lane_of_this_thread(&self) -> SharedLane {
+    /// The lane registered under this thread's id (one per thread: ids are never reused).
+    fn lane_of_this_thread(&self) -> Arc<Lane> {
         let me = std::thread::current();
         let mut lanes = lock(&self.lanes);
         if let Some((_, lane)) = lanes.iter().find(|(id, _)| *id == me.id()) {
             return lane.clone();
         }
-        let thread = me.name().map_or_else(|| format!("{:?}", me.id()), str::to_owned);
-        let lane = Arc::new(Mutex::new(Lane { thread, ..Lane::default() }));
+        let lane = Arc::new(Lane {
+            thread: me.name().map_or_else(|| format!("{:?}", me.id()), str::to_owned),
+            events: Log::new(MAX_EVENTS, Some(&SPARES)),
+            names: Log::new(usize::MAX, None),
+            wakers: Mutex::default(),
+        });
         lanes.push((me.id(), lane.clone()));
         lane
     }
 
     /// Appends one event at time `at`.
-    pub(crate) fn record_at(&self, at: Duration, kind: Kind) {
+    pub(crate) fn record_at(&self, at: u64, kind: Kind) {
         self.with_lane(|lane| lane.push(at, kind));
     }
 
@@ -132,7 +203,7 @@ impl Recorder {
         let name = given.map_or(Name::At(at), |n| Name::Given(n.into()));
         let now = self.now();
         self.with_lane(|lane| {
-            lane.names.push((task, name));
+            lane.name(task, name); // before the events: see `snapshot`
             lane.push(now, Kind::Spawn { task });
             if queued {
                 lane.push(now, Kind::Schedule { task, cause: Cause::Spawned });
@@ -141,52 +212,56 @@ impl Recorder {
     }
 
     /// A waker of `task` was called by `cause`; `consumed`: by value (also a drop).
-    pub(crate) fn wake(&self, at: Duration, task: u64, cause: Cause, consumed: bool) {
+    pub(crate) fn wake(&self, at: u64, task: u64, cause: Cause, consumed: bool) {
         self.with_lane(|lane| {
-            lane.wakers.entry(task).or_default().1 += u64::from(consumed);
+            if consumed {
+                lane.count_waker(task, false);
+            }
             lane.push(at, Kind::Wake { task, cause });
         });
     }
 
     /// `task` entered a run queue; the snapshot fills in the cause from its latest wake.
-    pub(crate) fn schedule(&self, at: Duration, task: u64) {
+    pub(crate) fn schedule(&self, at: u64, task: u64) {
         self.record_at(at, Kind::Schedule { task, cause: Cause::Runtime });
     }
 
     /// Counts a waker clone or drop of `task`.
     pub(crate) fn waker_count(&self, task: u64, cloned: bool) {
-        self.with_lane(|lane| {
-            let counts = lane.wakers.entry(task).or_default();
-            if cloned {
-                counts.0 += 1;
-            } else {
-                counts.1 += 1;
-            }
-        });
+        self.with_lane(|lane| lane.count_waker(task, cloned));
     }
 
-    /// A copy of everything recorded so far, merged and summarised.
+    /// A copy of everything recorded so far, merged and summarised. The recording threads
+    /// go on meanwhile: each lane contributes what it had published when it was read.
     pub(crate) fn snapshot(&self) -> Trace {
-        let lanes: Vec<SharedLane> = lock(&self.lanes).iter().map(|(_, lane)| lane.clone()).collect();
-        let mut trace = Trace::default();
+        let lanes: Vec<Arc<Lane>> = lock(&self.lanes).iter().map(|(_, lane)| lane.clone()).collect();
+        let (mut trace, scale) = (Trace::default(), self.clock.scale());
         let mut merged = Vec::new();
         for (index, lane) in lanes.iter().enumerate() {
-            let lane = lock(lane);
             trace.threads.push(lane.thread.clone());
-            trace.dropped_events += lane.dropped;
-            for (id, name) in &lane.names {
+            let (mut key, mut n) = (0, 0);
+            lane.events.for_each(|&(at, ref kind)| {
+                key = key.max(at); // never reorder a lane (see the module doc)
+                let at = Duration::from_nanos(scale.nanos(at));
+                let event = Event { at, thread: index, kind: kind.clone() };
+                merged.push((key, index, n, event));
+                n += 1;
+            });
+            trace.dropped_events += lane.events.dropped();
+        }
+        // Names after all events: a task's name is pushed before anything about it is
+        // recorded, so every task an event mentions is found (on whichever lane spawned it).
+        for lane in &lanes {
+            lane.names.for_each(|(id, name)| {
                 let name = match name {
                     Name::Given(name) => name.to_string(),
                     Name::At(at) => format!("{}:{}", at.file(), at.line()),
                 };
                 trace.tasks.insert(*id, TaskInfo { name, ..TaskInfo::default() });
-            }
-            let mut key = Duration::ZERO;
-            for (n, (at, kind)) in lane.events.iter().enumerate() {
-                key = key.max(*at); // never reorder a lane (see the module doc)
-                merged.push((key, index, n, Event { at: *at, thread: index, kind: kind.clone() }));
-            }
-            for (task, (clones, drops)) in &lane.wakers {
+            });
+        }
+        for lane in &lanes {
+            for (task, (clones, drops)) in lock(&lane.wakers).iter() {
                 merged_counts(&mut trace.tasks, *task, *clones, *drops);
             }
         }
@@ -194,16 +269,6 @@ impl Recorder {
         trace.events = merged.into_iter().map(|(.., event)| event).collect();
         summarise(&mut trace);
         trace
-    }
-}
-
-impl Lane {
-    fn push(&mut self, at: Duration, kind: Kind) {
-        if self.events.len() >= MAX_EVENTS {
-            self.dropped += 1;
-            return;
-        }
-        self.events.push((at, kind));
     }
 }
 
@@ -219,8 +284,8 @@ fn merged_counts(tasks: &mut BTreeMap<u64, TaskInfo>, task: u64, clones: u64, dr
 /// called on one of our threads), fills in each schedule's cause, and counts polls and
 /// wakes per task.
 fn summarise(trace: &mut Trace) {
-    let mut last_cause: HashMap<u64, Cause> = HashMap::new();
-    let mut poll_start: HashMap<u64, Duration> = HashMap::new();
+    let mut last_cause: IdMap<Cause> = IdMap::default();
+    let mut poll_start: IdMap<Duration> = IdMap::default();
     let tasks = &mut trace.tasks;
     trace.events.retain_mut(|event| {
         let Some(task) = task_of(&event.kind) else { return true };
