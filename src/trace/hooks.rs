@@ -227,7 +227,7 @@ pub(crate) fn poll_start<S: Schedule>(scheduler: &S, id: u64) -> Option<PollSpan
 #[inline(never)]
 fn poll_start_slow(recorder: &Recorder, id: u64) -> Option<PollSpan> {
     let start = recorder.now();
-    recorder.record_at(start, Kind::PollStart { task: id });
+    recorder.poll_start(start, id);
     POLL_STAMP.with(|s| s.set(start));
     let previous = CURRENT_TASK.with(|c| c.replace(id));
     Some(PollSpan { previous })
@@ -251,7 +251,7 @@ fn poll_end_slow(recorder: Option<&Recorder>, ready: bool) {
         let task = CURRENT_TASK.with(Cell::get);
         let end = recorder.now_unordered(); // caused only by this poll: see `clock.rs`
         POLL_STAMP.with(|s| s.set(end));
-        recorder.record_at(end, Kind::PollEnd { task, ready });
+        recorder.poll_end(end, task, ready);
     }
 }
 

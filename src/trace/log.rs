@@ -52,11 +52,11 @@ use std::sync::atomic::AtomicPtr;
 
 /// Values in the first chunk (small: every thread that records anything gets a log).
 pub(super) const FIRST_CHUNK: usize = 1 << 10;
-/// The largest chunk (65,536 values: about 2.6 MB of events).
+/// The largest chunk (65,536 values: 1 MB of 16-byte event records).
 pub(super) const LARGEST_CHUNK: usize = 1 << 16;
 
-/// How many spare slot arrays a pool keeps (16 × 2.6 MB of events).
-const MAX_SPARES: usize = 16;
+/// How many spare slot arrays a pool keeps (32 MB of event records).
+const MAX_SPARES: usize = 32;
 
 /// The storage of one chunk: `capacity` slots, each empty or holding a value.
 type Slots<T> = Box<[UnsafeCell<MaybeUninit<T>>]>;
@@ -147,7 +147,7 @@ impl<T: 'static> Log<T> {
         }
     }
 
-    /// Appends `value` and publishes it, or counts it as dropped if the log is full.
+    /// Appends `value` and publishes it (`true`), or counts it as dropped if the log is full.
     ///
     /// # Safety
     ///
@@ -155,7 +155,7 @@ impl<T: 'static> Log<T> {
     /// thread (or, more generally, each `push` happens-before the next one). Readers may run
     /// concurrently.
     #[inline]
-    pub(super) unsafe fn push(&self, value: T) {
+    pub(super) unsafe fn push(&self, value: T) -> bool {
         // SAFETY: `tail` always points to a chunk of this log, freed only in `drop`.
         let mut chunk = unsafe { &*self.tail.load(Relaxed) };
         let mut len = chunk.len.load(Relaxed); // only we store `len`: this is the latest
@@ -164,7 +164,7 @@ impl<T: 'static> Log<T> {
                 Some(next) => chunk = next,
                 None => {
                     self.dropped.fetch_add(1, Relaxed);
-                    return;
+                    return false;
                 }
             }
             len = 0;
@@ -173,6 +173,7 @@ impl<T: 'static> Log<T> {
         // the caller promised that no other `push` runs, so this access is exclusive.
         chunk.slots[len].with_mut(|slot| unsafe { slot.write(MaybeUninit::new(value)) });
         chunk.len.store(len + 1, Release); // publish: the write above happens-before any Acquire load that sees it
+        true
     }
 
     /// Links a new chunk after the full `last` (the tail) and makes it the tail; `None` once

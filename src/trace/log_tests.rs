@@ -34,7 +34,7 @@ fn loom_log_reader_sees_a_prefix() {
             thread::spawn(move || {
                 for i in 0..4u64 {
                     // SAFETY: this thread is the log's only writer.
-                    unsafe { log.push(i) };
+                    let _ = unsafe { log.push(i) };
                 }
             })
         };
@@ -56,7 +56,7 @@ fn loom_log_publishes_owned_values() {
             thread::spawn(move || {
                 for word in ["wake", "poll"] {
                     // SAFETY: this thread is the log's only writer.
-                    unsafe { log.push(word.to_owned()) };
+                    let _ = unsafe { log.push(word.to_owned()) };
                 }
             })
         };
@@ -77,7 +77,7 @@ fn loom_log_counts_what_it_drops() {
             thread::spawn(move || {
                 for i in 0..3u64 {
                     // SAFETY: this thread is the log's only writer.
-                    unsafe { log.push(i) };
+                    let _ = unsafe { log.push(i) };
                 }
             })
         };
@@ -96,13 +96,13 @@ fn chunks_grow_and_the_cap_is_exact() {
     let log = Log::with_chunks(2, 8, 21, None);
     for i in 0..100u32 {
         // SAFETY: this thread is the log's only writer.
-        unsafe { log.push(i) };
+        let _ = unsafe { log.push(i) };
     }
     assert_eq!(read(&log), (0..21).collect::<Vec<_>>()); // chunks of 2, 4, 8, 7
     assert_eq!(log.dropped(), 79);
     let empty: Log<u8> = Log::with_chunks(4, 4, 0, None);
     // SAFETY: this thread is the log's only writer.
-    unsafe { empty.push(1) };
+    let _ = unsafe { empty.push(1) };
     assert_eq!((read(&empty), empty.dropped()), (vec![], 1));
 }
 
@@ -118,7 +118,7 @@ fn a_reader_on_another_thread_sees_prefixes() {
         std::thread::spawn(move || {
             for i in 0..count {
                 // SAFETY: this thread is the log's only writer.
-                unsafe { log.push(i) };
+                let _ = unsafe { log.push(i) };
             }
         })
     };
@@ -140,7 +140,7 @@ fn spare_chunks_are_recycled() {
     let fill = |log: &Log<String>| {
         for i in 0..7 {
             // SAFETY: this thread is the log's only writer.
-            unsafe { log.push(i.to_string()) };
+            let _ = unsafe { log.push(i.to_string()) };
         }
     };
     let first = Log::with_chunks(1, 2, usize::MAX, Some(&SPARES));

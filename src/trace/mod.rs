@@ -30,6 +30,7 @@ mod lints;
 mod log;
 mod mermaid;
 mod narrate;
+mod record;
 mod recorder;
 mod svg;
 

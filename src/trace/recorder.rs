@@ -22,6 +22,7 @@
 use super::clock::Clock;
 use super::event::{Cause, Event, Kind};
 use super::log::{Log, Spares};
+use super::record::{self, Record};
 use super::{TaskInfo, Trace};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
@@ -32,12 +33,13 @@ use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-/// After this many events a lane stops storing (and counts what it dropped), so a long
-/// traced run cannot eat all memory. At 40 bytes an event this is 160 MB per thread.
+/// After this many records a lane stops storing (and counts the events it dropped), so a
+/// long traced run cannot eat all memory: 64 MB of 16-byte records per thread, plus at most
+/// as many cold events (see `record.rs`).
 const MAX_EVENTS: usize = 4_000_000;
 
 /// Event storage left by dropped recorders, reused by the next (see "Page faults" in `log.rs`).
-static SPARES: Spares<(u64, Kind)> = Mutex::new(Vec::new());
+static SPARES: Spares<Record> = Mutex::new(Vec::new());
 
 /// How a task is named, kept cheap until a snapshot renders it.
 #[derive(Debug, Clone)]
@@ -73,8 +75,10 @@ pub(super) type IdMap<V> = HashMap<u64, V, BuildHasherDefault<IdHasher>>;
 #[derive(Debug)]
 struct Lane {
     thread: String,
-    /// `(clock ticks since the recorder started, event)`: 40 bytes, no lock (see `log.rs`).
-    events: Log<(u64, Kind)>,
+    /// The events as 16-byte records (see `record.rs`), appended without a lock (`log.rs`).
+    events: Log<Record>,
+    /// The rare events too large for a record, in order: `(clock ticks, event)`.
+    cold: Log<(u64, Kind)>,
     /// Tasks spawned from this thread. Not capped: the task table needs every name.
     names: Log<(u64, Name)>,
     /// Task → (waker clones, waker drops) seen on this thread. A mutex that only a
@@ -88,16 +92,34 @@ struct Lane {
 struct Owned<'a>(&'a Lane);
 
 impl Owned<'_> {
-    fn push(&self, at: u64, kind: Kind) {
+    /// Appends an event of one or two records. The second is stored only if the first
+    /// was, so a full log drops (and counts) whole events.
+    #[inline]
+    fn push_records(&self, (first, second): (Record, Option<Record>)) {
         // SAFETY: an `Owned` is only made for the current thread's own lane (see above), so
         // every push on this log is made by this thread; `push` calls no outside code, so
         // pushes never run inside one another either.
-        unsafe { self.0.events.push((at, kind)) }
+        if unsafe { self.0.events.push(first) } {
+            // SAFETY: as above.
+            second.map(|second| unsafe { self.0.events.push(second) });
+        }
+    }
+
+    /// Appends any event: as records (see `record.rs`), or whole in the cold log with a
+    /// marker record in the main one.
+    fn push(&self, at: u64, kind: Kind) {
+        if let Some(records) = Record::encode(at, &kind) {
+            return self.push_records(records);
+        }
+        // SAFETY: as in `push_records`.
+        if unsafe { self.0.cold.push((at, kind)) } {
+            self.push_records((Record::cold(), None));
+        }
     }
 
     fn name(&self, task: u64, name: Name) {
-        // SAFETY: as in `push`.
-        unsafe { self.0.names.push((task, name)) }
+        // SAFETY: as in `push_records`.
+        let _always = unsafe { self.0.names.push((task, name)) }; // no cap: always stored
     }
 
     /// Counts a clone (`cloned`) or a drop of one of `task`'s wakers.
@@ -157,6 +179,7 @@ impl Recorder {
 
     /// Runs `f` on this thread's lane, creating (or finding again) the lane on a cache miss.
     /// During thread teardown (the thread-local is gone) the event is dropped.
+    #[inline]
     fn with_lane(&self, f: impl FnOnce(&Owned<'_>)) {
         let _ = LANE.try_with(|cache| {
             if let Some((id, lane)) = &*cache.borrow() {
@@ -164,10 +187,18 @@ impl Recorder {
                     return f(&Owned(lane));
                 }
             }
-            let lane = self.lane_of_this_thread();
-            *cache.borrow_mut() = Some((self.id, lane.clone()));
-            f(&Owned(&lane));
+            f(&Owned(&self.cache_lane(cache)));
         });
+    }
+
+    /// The cache missed: finds (or makes) this thread's lane and caches it. Out of line, so
+    /// the hit path above stays small enough to inline into every hook.
+    #[cold]
+    #[inline(never)]
+    fn cache_lane(&self, cache: &RefCell<Option<(usize, Arc<Lane>)>>) -> Arc<Lane> {
+        let lane = self.lane_of_this_thread();
+        *cache.borrow_mut() = Some((self.id, lane.clone()));
+        lane
     }
 
     /// The lane registered under this thread's id (one per thread: ids are never reused).
@@ -180,6 +211,7 @@ impl Recorder {
         let lane = Arc::new(Lane {
             thread: me.name().map_or_else(|| format!("{:?}", me.id()), str::to_owned),
             events: Log::new(MAX_EVENTS, Some(&SPARES)),
+            cold: Log::new(MAX_EVENTS, None),
             names: Log::new(usize::MAX, None),
             wakers: Mutex::default(),
         });
@@ -190,6 +222,18 @@ impl Recorder {
     /// Appends one event at time `at`.
     pub(crate) fn record_at(&self, at: u64, kind: Kind) {
         self.with_lane(|lane| lane.push(at, kind));
+    }
+
+    /// A poll of `task` started at `at` (the hot path: straight to a record).
+    #[inline]
+    pub(crate) fn poll_start(&self, at: u64, task: u64) {
+        self.with_lane(|lane| lane.push_records((Record::poll_start(at, task), None)));
+    }
+
+    /// A poll of `task` returned at `at`.
+    #[inline]
+    pub(crate) fn poll_end(&self, at: u64, task: u64, ready: bool) {
+        self.with_lane(|lane| lane.push_records((Record::poll_end(at, task, ready), None)));
     }
 
     /// Appends one event, stamped now.
@@ -204,9 +248,9 @@ impl Recorder {
         let now = self.now();
         self.with_lane(|lane| {
             lane.name(task, name); // before the events: see `snapshot`
-            lane.push(now, Kind::Spawn { task });
+            lane.push_records((Record::spawn(now, task), None));
             if queued {
-                lane.push(now, Kind::Schedule { task, cause: Cause::Spawned });
+                lane.push_records(Record::schedule(now, task, Cause::Spawned));
             }
         });
     }
@@ -217,13 +261,13 @@ impl Recorder {
             if consumed {
                 lane.count_waker(task, false);
             }
-            lane.push(at, Kind::Wake { task, cause });
+            lane.push_records(Record::wake(at, task, cause));
         });
     }
 
     /// `task` entered a run queue; the snapshot fills in the cause from its latest wake.
     pub(crate) fn schedule(&self, at: u64, task: u64) {
-        self.record_at(at, Kind::Schedule { task, cause: Cause::Runtime });
+        self.with_lane(|lane| lane.push_records(Record::schedule(at, task, Cause::Runtime)));
     }
 
     /// Counts a waker clone or drop of `task`.
@@ -239,15 +283,19 @@ impl Recorder {
         let mut merged = Vec::new();
         for (index, lane) in lanes.iter().enumerate() {
             trace.threads.push(lane.thread.clone());
+            let (mut records, mut cold) = (Vec::new(), Vec::new());
+            lane.events.for_each(|record| records.push(*record));
+            // After the records: every cold event that a marker read above points to is
+            // published before its marker, so it is found here.
+            lane.cold.for_each(|event| cold.push(event.clone()));
             let (mut key, mut n) = (0, 0);
-            lane.events.for_each(|&(at, ref kind)| {
+            record::decode(&records, &cold, |at, kind| {
                 key = key.max(at); // never reorder a lane (see the module doc)
-                let at = Duration::from_nanos(scale.nanos(at));
-                let event = Event { at, thread: index, kind: kind.clone() };
+                let event = Event { at: Duration::from_nanos(scale.nanos(at)), thread: index, kind };
                 merged.push((key, index, n, event));
                 n += 1;
             });
-            trace.dropped_events += lane.events.dropped();
+            trace.dropped_events += lane.events.dropped() + lane.cold.dropped();
         }
         // Names after all events: a task's name is pushed before anything about it is
         // recorded, so every task an event mentions is found (on whichever lane spawned it).
