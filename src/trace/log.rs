@@ -35,7 +35,7 @@
 //! or exits (no atomics at all, but a snapshot taken mid-run would silently miss whatever a
 //! busy worker had not flushed, and a worker that never parks never flushes).
 //!
-//! Next to read: `recorder.rs`, which keeps one log per thread.
+//! Next to read: `clock.rs`, where the timestamps come from.
 
 use crate::loom::cell::UnsafeCell;
 use crate::loom::sync::atomic::AtomicUsize;

@@ -24,7 +24,7 @@
 //! Rejected alternative: shrinking [`Kind`] itself. It is public, and readable fields
 //! (`Option<u64>`, `Option<Duration>`) are worth more to its readers than bytes.
 //!
-//! Next to read: `recorder.rs`.
+//! Next to read: `log.rs`, where the records go.
 
 use super::event::{Cause, Kind};
 

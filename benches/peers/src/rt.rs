@@ -36,7 +36,7 @@ pub trait Rt: Clone + Send + Sync + 'static {
 /// would be a shutdown from inside the runtime, which both clockwork and tokio refuse.
 ///
 /// `TRACED`: built with `.trace(true)`, so `--traced` can measure recording against the
-/// same workload untraced, in the same run (DESIGN-trace.md).
+/// same workload untraced, in the same run (DESIGN.md §9).
 #[derive(Clone)]
 #[allow(dead_code)] // field 0 owns the runtime: dropping the last owner shuts it down
 pub struct Clockwork<const TRACED: bool = false>(
