@@ -55,8 +55,8 @@ pub(super) const FIRST_CHUNK: usize = 1 << 10;
 /// The largest chunk (65,536 values: 1 MB of 16-byte event records).
 pub(super) const LARGEST_CHUNK: usize = 1 << 16;
 
-/// How many spare slot arrays a pool keeps (32 MB of event records).
-const MAX_SPARES: usize = 32;
+/// How much memory a pool of spare slot arrays may keep.
+const MAX_SPARE_BYTES: usize = 16 << 20;
 
 /// The storage of one chunk: `capacity` slots, each empty or holding a value.
 type Slots<T> = Box<[UnsafeCell<MaybeUninit<T>>]>;
@@ -238,7 +238,7 @@ impl<T: 'static> Drop for Log<T> {
             // Every slot is empty again: the array may serve another log.
             if let Some(spares) = self.spares.filter(|_| c.slots.len() == self.largest) {
                 let mut spares = spares.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-                if spares.len() < MAX_SPARES {
+                if (spares.len() + 1) * std::mem::size_of_val(&*c.slots) <= MAX_SPARE_BYTES {
                     spares.push(c.slots);
                 }
             }

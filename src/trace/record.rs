@@ -7,11 +7,13 @@
 //! faults were half the cost of a traced run. Real tracers (ftrace, Perfetto's protobuf
 //! packets, Fuchsia's trace records) store small fixed-layout binary records instead.
 //!
-//! Here the events that make up nearly every trace fit in two words:
+//! Here the events that make up nearly every trace (a task's spawn, polls, wakes and
+//! schedules, a timer firing or being cancelled, and the clones and drops of a task's
+//! wakers, which are counted rather than shown) fit in two words:
 //!
 //! ```text
 //! word 0: | tag (8 bits) | clock ticks (56 bits) |
-//! word 1: | task id (64 bits)                     |
+//! word 1: | task (or timer) id (64 bits)          |
 //! ```
 //!
 //! The tag says which event, including the small extras: `Ready` or `Pending`, and the
@@ -48,6 +50,14 @@ pub(super) mod tag {
     /// A schedule caused by another task; the next record (a `WAKER`) names that task.
     pub(crate) const SCHEDULE_BY_TASK: u8 = 6;
     pub(crate) const WAKER: u8 = 7;
+    /// A timer fired; word 1 is the timer, not a task.
+    pub(crate) const TIMER_FIRE: u8 = 8;
+    /// A timer was cancelled; word 1 is the timer.
+    pub(crate) const TIMER_CANCEL: u8 = 9;
+    /// One more live waker of the task (not an event: a count, see `Decoded::Waker`).
+    pub(crate) const WAKER_CLONE: u8 = 10;
+    /// One live waker of the task fewer.
+    pub(crate) const WAKER_DROP: u8 = 11;
     /// A wake: plus the cause's code (see `cause_code`).
     pub(crate) const WAKE: u8 = 0x10;
     /// A schedule: plus the cause's code.
@@ -94,6 +104,12 @@ impl Record {
     /// The marker for an event stored in the cold log.
     pub(super) fn cold() -> Record {
         Record::new(tag::COLD, 0, 0)
+    }
+
+    /// A waker of `task` was cloned (`cloned`) or dropped. No timestamp: only counted.
+    #[inline]
+    pub(super) fn waker(task: u64, cloned: bool) -> Record {
+        Record::new(if cloned { tag::WAKER_CLONE } else { tag::WAKER_DROP }, 0, task)
     }
 
     /// `task` was spawned.
@@ -146,14 +162,25 @@ impl Record {
             Kind::PollEnd { task, ready } => (Record::poll_end(at, task, ready), None),
             Kind::Wake { task, cause } => Record::wake(at, task, cause),
             Kind::Schedule { task, cause } => Record::schedule(at, task, cause),
+            Kind::TimerFire { timer } => (Record::new(tag::TIMER_FIRE, at, timer), None),
+            Kind::TimerCancel { timer } => (Record::new(tag::TIMER_CANCEL, at, timer), None),
             _ => return None,
         })
     }
 }
 
+/// What a record decodes to.
+#[derive(Debug, PartialEq)]
+pub(super) enum Decoded {
+    /// An event at a tick stamp.
+    Event(u64, Kind),
+    /// A waker of `task` was cloned (`cloned`) or dropped.
+    Waker { task: u64, cloned: bool },
+}
+
 /// Turns a lane's records (a published prefix) back into events, taking the cold events
 /// from `cold` in order. Stops early at a wake whose second record is not published yet.
-pub(super) fn decode(records: &[Record], cold: &[(u64, Kind)], mut f: impl FnMut(u64, Kind)) {
+pub(super) fn decode(records: &[Record], cold: &[(u64, Kind)], mut f: impl FnMut(Decoded)) {
     let mut cold = cold.iter();
     let mut records = records.iter().copied().peekable();
     while let Some(record) = records.next() {
@@ -161,7 +188,7 @@ pub(super) fn decode(records: &[Record], cold: &[(u64, Kind)], mut f: impl FnMut
         let kind = match record.tag() {
             tag::COLD => match cold.next() {
                 Some((at, kind)) => {
-                    f(*at, kind.clone());
+                    f(Decoded::Event(*at, kind.clone()));
                     continue;
                 }
                 None => return, // cannot happen: a cold event is published before its marker
@@ -170,6 +197,12 @@ pub(super) fn decode(records: &[Record], cold: &[(u64, Kind)], mut f: impl FnMut
             tag::POLL_START => Kind::PollStart { task },
             tag::POLL_PENDING => Kind::PollEnd { task, ready: false },
             tag::POLL_READY => Kind::PollEnd { task, ready: true },
+            tag::TIMER_FIRE => Kind::TimerFire { timer: task },
+            tag::TIMER_CANCEL => Kind::TimerCancel { timer: task },
+            t @ (tag::WAKER_CLONE | tag::WAKER_DROP) => {
+                f(Decoded::Waker { task, cloned: t == tag::WAKER_CLONE });
+                continue;
+            }
             t @ (tag::WAKE_BY_TASK | tag::SCHEDULE_BY_TASK) => {
                 let Some(waker) = records.next_if(|next| next.tag() == tag::WAKER) else {
                     return; // its second half is not published yet
@@ -185,7 +218,7 @@ pub(super) fn decode(records: &[Record], cold: &[(u64, Kind)], mut f: impl FnMut
             t if t & 0xf0 == tag::SCHEDULE => Kind::Schedule { task, cause: cause_of(t - tag::SCHEDULE) },
             other => unreachable!("no record has tag {other:#x}"),
         };
-        f(at, kind);
+        f(Decoded::Event(at, kind));
     }
 }
 
@@ -193,7 +226,7 @@ pub(super) fn decode(records: &[Record], cold: &[(u64, Kind)], mut f: impl FnMut
 mod tests {
     use super::*;
 
-    /// Stores `events` the way a lane does, then decodes them.
+    /// Stores `events` the way a lane does (plus a waker clone and drop), then decodes them.
     fn round_trip(events: &[(u64, Kind)]) -> Vec<(u64, Kind)> {
         let (mut records, mut cold) = (Vec::new(), Vec::new());
         for (at, kind) in events {
@@ -205,8 +238,14 @@ mod tests {
                 }
             }
         }
-        let mut out = Vec::new();
-        decode(&records, &cold, |at, kind| out.push((at, kind)));
+        records.insert(1, Record::waker(3, true));
+        records.push(Record::waker(3, false));
+        let (mut out, mut wakers) = (Vec::new(), Vec::new());
+        decode(&records, &cold, |decoded| match decoded {
+            Decoded::Event(at, kind) => out.push((at, kind)),
+            Decoded::Waker { task, cloned } => wakers.push((task, cloned)),
+        });
+        assert_eq!(wakers, [(3, true), (3, false)]);
         out
     }
 
@@ -229,6 +268,8 @@ mod tests {
             (5, Kind::TimerInsert { timer: 9, deadline: 40, slot: Some((1, 2)) }),
             (6, Kind::IoInterest { task: None, source: 4, interest: super::super::Interest::Writable }),
             (7, Kind::ReactorWait { timeout: Some(std::time::Duration::from_millis(3)) }),
+            (8, Kind::TimerFire { timer: 11 }),
+            (9, Kind::TimerCancel { timer: 12 }),
             (STAMP_MAX, Kind::Park),
         ];
         for (n, cause) in causes.into_iter().enumerate() {
@@ -243,8 +284,8 @@ mod tests {
         let (first, second) = Record::encode(5, &Kind::Wake { task: 1, cause: Cause::Task(2) }).unwrap();
         let spawn = Record::encode(4, &Kind::Spawn { task: 1 }).unwrap().0;
         let mut seen = Vec::new();
-        decode(&[spawn, first], &[], |at, kind| seen.push((at, kind)));
-        assert_eq!(seen, [(4, Kind::Spawn { task: 1 })]);
+        decode(&[spawn, first], &[], |decoded| seen.push(decoded));
+        assert_eq!(seen, [Decoded::Event(4, Kind::Spawn { task: 1 })]);
         assert!(second.is_some());
     }
 

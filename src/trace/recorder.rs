@@ -6,8 +6,8 @@
 //! no atomic read-modify-write, no cache line shared with another worker. Everything that
 //! needs the whole picture — task names, poll counts and durations, which wake led to which
 //! schedule — is derived from the merged events by [`Recorder::snapshot`], so the hot path
-//! updates no shared table at all. The only lock on a hook's path guards a lane's waker
-//! counts, and only waker clones and drops take it (never a `wake_by_ref`).
+//! updates no shared table at all, and takes no lock: even waker clones and drops are
+//! records, summed per task by the snapshot.
 //!
 //! Rejected alternatives: one `Mutex<Vec<Event>>` and a live task table per runtime (the
 //! first version: a total order for free, but two busy workers fought over one lock for
@@ -26,7 +26,7 @@
 use super::clock::Clock;
 use super::event::{Cause, Event, Kind};
 use super::log::{Log, Spares};
-use super::record::{self, Record};
+use super::record::{self, Decoded, Record};
 use super::summary;
 use super::{TaskInfo, Trace};
 use std::cell::RefCell;
@@ -45,6 +45,8 @@ const MAX_EVENTS: usize = 4_000_000;
 
 /// Event storage left by dropped recorders, reused by the next (see "Page faults" in `log.rs`).
 static SPARES: Spares<Record> = Mutex::new(Vec::new());
+/// The same for cold events (timers inserted, reactor waits: a few per driver turn).
+static COLD_SPARES: Spares<(u64, Kind)> = Mutex::new(Vec::new());
 
 /// How a task is named, kept cheap until a snapshot renders it.
 #[derive(Debug, Clone)]
@@ -86,9 +88,6 @@ struct Lane {
     cold: Log<(u64, Kind)>,
     /// Tasks spawned from this thread. Not capped: the task table needs every name.
     names: Log<(u64, Name)>,
-    /// Task → (waker clones, waker drops) seen on this thread. A mutex that only a
-    /// snapshot contends, taken only for waker clones and drops (not for `wake_by_ref`).
-    wakers: Mutex<IdMap<(u64, u64)>>,
 }
 
 /// This thread's own lane: the only way to write to a lane. [`Recorder::with_lane`] makes
@@ -127,15 +126,11 @@ impl Owned<'_> {
         let _always = unsafe { self.0.names.push((task, name)) }; // no cap: always stored
     }
 
-    /// Counts a clone (`cloned`) or a drop of one of `task`'s wakers.
+    /// Counts a clone (`cloned`) or a drop of one of `task`'s wakers: a record too.
+    /// (A map of counts per lane, the previous way, cost a tenth of a traced run that
+    /// creates 100k timers: every task was a new key.)
     fn count_waker(&self, task: u64, cloned: bool) {
-        let mut wakers = lock(&self.0.wakers);
-        let counts = wakers.entry(task).or_default();
-        if cloned {
-            counts.0 += 1;
-        } else {
-            counts.1 += 1;
-        }
+        self.push_records((Record::waker(task, cloned), None));
     }
 }
 
@@ -216,9 +211,8 @@ impl Recorder {
         let lane = Arc::new(Lane {
             thread: me.name().map_or_else(|| format!("{:?}", me.id()), str::to_owned),
             events: Log::new(MAX_EVENTS, Some(&SPARES)),
-            cold: Log::new(MAX_EVENTS, None),
+            cold: Log::new(MAX_EVENTS, Some(&COLD_SPARES)),
             names: Log::new(usize::MAX, None),
-            wakers: Mutex::default(),
         });
         lanes.push((me.id(), lane.clone()));
         lane
@@ -263,10 +257,10 @@ impl Recorder {
     /// A waker of `task` was called by `cause`; `consumed`: by value (also a drop).
     pub(crate) fn wake(&self, at: u64, task: u64, cause: Cause, consumed: bool) {
         self.with_lane(|lane| {
+            lane.push_records(Record::wake(at, task, cause));
             if consumed {
                 lane.count_waker(task, false);
             }
-            lane.push_records(Record::wake(at, task, cause));
         });
     }
 
@@ -285,7 +279,7 @@ impl Recorder {
     pub(crate) fn snapshot(&self) -> Trace {
         let lanes: Vec<Arc<Lane>> = lock(&self.lanes).iter().map(|(_, lane)| lane.clone()).collect();
         let (mut trace, scale) = (Trace::default(), self.clock.scale());
-        let mut merged = Vec::new();
+        let (mut merged, mut wakers) = (Vec::new(), IdMap::<(u64, u64)>::default());
         for (index, lane) in lanes.iter().enumerate() {
             trace.threads.push(lane.thread.clone());
             let (mut records, mut cold) = (Vec::new(), Vec::new());
@@ -294,11 +288,17 @@ impl Recorder {
             // published before its marker, so it is found here.
             lane.cold.for_each(|event| cold.push(event.clone()));
             let (mut key, mut n) = (0, 0);
-            record::decode(&records, &cold, |at, kind| {
-                key = key.max(at); // never reorder a lane (see the module doc)
-                let event = Event { at: Duration::from_nanos(scale.nanos(at)), thread: index, kind };
-                merged.push((key, index, n, event));
-                n += 1;
+            record::decode(&records, &cold, |decoded| match decoded {
+                Decoded::Event(at, kind) => {
+                    key = key.max(at); // never reorder a lane (see the module doc)
+                    let event = Event { at: Duration::from_nanos(scale.nanos(at)), thread: index, kind };
+                    merged.push((key, index, n, event));
+                    n += 1;
+                }
+                Decoded::Waker { task, cloned } => {
+                    let counts = wakers.entry(task).or_default();
+                    *if cloned { &mut counts.0 } else { &mut counts.1 } += 1;
+                }
             });
             trace.dropped_events += lane.events.dropped() + lane.cold.dropped();
         }
@@ -313,10 +313,8 @@ impl Recorder {
                 trace.tasks.insert(*id, TaskInfo { name, ..TaskInfo::default() });
             });
         }
-        for lane in &lanes {
-            for (task, (clones, drops)) in lock(&lane.wakers).iter() {
-                summary::merged_counts(&mut trace.tasks, *task, *clones, *drops);
-            }
+        for (task, (clones, drops)) in wakers {
+            summary::merged_counts(&mut trace.tasks, task, clones, drops);
         }
         merged.sort_by_key(|&(key, lane, n, _)| (key, lane, n));
         trace.events = merged.into_iter().map(|(.., event)| event).collect();
@@ -336,7 +334,6 @@ mod tests {
             events: Log::with_chunks(1, 2, records, None),
             cold: Log::with_chunks(1, 2, cold, None),
             names: Log::new(usize::MAX, None),
-            wakers: Mutex::default(),
         }
     }
 
@@ -345,7 +342,11 @@ mod tests {
         let (mut records, mut cold, mut events) = (Vec::new(), Vec::new(), Vec::new());
         lane.events.for_each(|record| records.push(*record));
         lane.cold.for_each(|event| cold.push(event.clone()));
-        record::decode(&records, &cold, |at, kind| events.push((at, kind)));
+        record::decode(&records, &cold, |decoded| {
+            if let Decoded::Event(at, kind) = decoded {
+                events.push((at, kind));
+            }
+        });
         (events, lane.events.dropped() + lane.cold.dropped())
     }
 

@@ -13,7 +13,7 @@ use super::{TaskInfo, Trace};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-/// Adds one lane's waker counts to a task (counts for foreign tasks are ignored).
+/// Adds a task's counted waker clones and drops (counts for foreign tasks are ignored).
 pub(super) fn merged_counts(tasks: &mut BTreeMap<u64, TaskInfo>, task: u64, clones: u64, drops: u64) {
     if let Some(info) = tasks.get_mut(&task) {
         info.waker_clones += clones;
