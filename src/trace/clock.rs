@@ -142,3 +142,25 @@ mod tsc {
         unreachable!("the TSC is only read where `trusted` said yes")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Clock;
+    use std::time::Duration;
+
+    /// Whichever source the machine gives (the TSC or `Instant`), ticks scale to real time:
+    /// a 5 ms sleep measures at least 5 ms and well under a second, and readings never go
+    /// backwards on one thread.
+    #[test]
+    fn ticks_scale_to_nanoseconds() {
+        let clock = Clock::new();
+        let before = clock.now();
+        std::thread::sleep(Duration::from_millis(5));
+        let after = clock.now_unordered();
+        let later = clock.now();
+        let scale = clock.scale();
+        let slept = Duration::from_nanos(scale.nanos(after) - scale.nanos(before));
+        assert!(slept >= Duration::from_millis(5) && slept < Duration::from_secs(1), "{slept:?}");
+        assert!(later >= after, "an ordered reading after an unordered one");
+    }
+}

@@ -55,10 +55,10 @@ enum Name {
     At(&'static Location<'static>),
 }
 
-/// A hasher for task ids (small, distinct integers): one multiplication by 2^64/φ, which
-/// spreads consecutive ids over the whole table. Rejected alternative: std's default
-/// SipHash, built to resist hash flooding by hostile keys, which task ids are not; it cost
-/// ~3 % of a traced benchmark.
+/// A hasher for task ids (small, distinct integers), for the snapshot's maps: one
+/// multiplication by 2^64/φ, which spreads consecutive ids over the whole table. Rejected
+/// alternative: std's default SipHash, built to resist hash flooding by hostile keys, which
+/// task ids are not (it was 3 % of a traced benchmark while a map was on the hot path).
 #[derive(Default)]
 pub(super) struct IdHasher(u64);
 
@@ -103,9 +103,10 @@ impl Owned<'_> {
         // SAFETY: an `Owned` is only made for the current thread's own lane (see above), so
         // every push on this log is made by this thread; `push` calls no outside code, so
         // pushes never run inside one another either.
-        if unsafe { self.0.events.push(first) } {
+        let stored = unsafe { self.0.events.push(first) };
+        if let (true, Some(second)) = (stored, second) {
             // SAFETY: as above.
-            second.map(|second| unsafe { self.0.events.push(second) });
+            unsafe { self.0.events.push(second) };
         }
     }
 
