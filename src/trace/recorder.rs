@@ -25,7 +25,7 @@
 
 use super::clock::Clock;
 use super::event::{Cause, Event, Kind};
-use super::log::{Log, Spares};
+use super::log::{Log, Spares, LARGEST_CHUNK};
 use super::record::{self, Decoded, Record};
 use super::summary;
 use super::{TaskInfo, Trace};
@@ -42,6 +42,9 @@ use std::time::Duration;
 /// long traced run cannot eat all memory: 64 MB of 16-byte records per thread, plus at most
 /// as many cold events (see `record.rs`).
 const MAX_EVENTS: usize = 4_000_000;
+
+/// The first chunk of a lane's cold and name logs (the main log starts at `FIRST_CHUNK`).
+const SMALL_CHUNK: usize = 64;
 
 /// Event storage left by dropped recorders, reused by the next (see "Page faults" in `log.rs`).
 static SPARES: Spares<Record> = Mutex::new(Vec::new());
@@ -212,8 +215,10 @@ impl Recorder {
         let lane = Arc::new(Lane {
             thread: me.name().map_or_else(|| format!("{:?}", me.id()), str::to_owned),
             events: Log::new(MAX_EVENTS, Some(&SPARES)),
-            cold: Log::new(MAX_EVENTS, Some(&COLD_SPARES)),
-            names: Log::new(usize::MAX, None),
+            // Small first chunks: a thread that only ever wakes a task (a plain thread, the
+            // blocking pool) gets a lane too, and most lanes see few cold events or spawns.
+            cold: Log::with_chunks(SMALL_CHUNK, LARGEST_CHUNK, MAX_EVENTS, Some(&COLD_SPARES)),
+            names: Log::with_chunks(SMALL_CHUNK, LARGEST_CHUNK, usize::MAX, None),
         });
         lanes.push((me.id(), lane.clone()));
         lane
