@@ -5,7 +5,7 @@
 //! numbers. No strings are built while the runtime runs (task names are stored once, at
 //! spawn, in the recorder's task table); words are only made later, by the exporters.
 //!
-//! Next to read: `recorder.rs`, which collects these events.
+//! Next to read: `record.rs`, how these events are stored.
 
 use std::fmt;
 use std::time::Duration;

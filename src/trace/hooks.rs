@@ -28,7 +28,6 @@ use std::cell::Cell;
 use std::panic::Location;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
-use std::time::Duration;
 
 /// How many recorders are alive in the process. Zero: every hook returns at once.
 static ACTIVE: AtomicUsize = AtomicUsize::new(0);
@@ -40,7 +39,7 @@ std::thread_local! {
     /// The task being polled on this thread under a traced runtime (0: none).
     static CURRENT_TASK: Cell<u64> = const { Cell::new(0) };
     /// When that poll started (wakes during the poll are stamped with it: no clock read).
-    static POLL_STAMP: Cell<Duration> = const { Cell::new(Duration::ZERO) };
+    static POLL_STAMP: Cell<u64> = const { Cell::new(0) };
     /// Set while the timer wheel or the reactor calls wakers on this thread.
     static CAUSE: Cell<Option<Cause>> = const { Cell::new(None) };
 }
@@ -228,7 +227,7 @@ pub(crate) fn poll_start<S: Schedule>(scheduler: &S, id: u64) -> Option<PollSpan
 #[inline(never)]
 fn poll_start_slow(recorder: &Recorder, id: u64) -> Option<PollSpan> {
     let start = recorder.now();
-    recorder.record_at(start, Kind::PollStart { task: id });
+    recorder.poll_start(start, id);
     POLL_STAMP.with(|s| s.set(start));
     let previous = CURRENT_TASK.with(|c| c.replace(id));
     Some(PollSpan { previous })
@@ -250,9 +249,9 @@ pub(crate) fn poll_end<S: Schedule>(scheduler: &S, span: &Option<PollSpan>, read
 fn poll_end_slow(recorder: Option<&Recorder>, ready: bool) {
     if let Some(recorder) = recorder {
         let task = CURRENT_TASK.with(Cell::get);
-        let end = recorder.now();
+        let end = recorder.now_unordered(); // caused only by this poll: see `clock.rs`
         POLL_STAMP.with(|s| s.set(end));
-        recorder.record_at(end, Kind::PollEnd { task, ready });
+        recorder.poll_end(end, task, ready);
     }
 }
 

@@ -10,7 +10,7 @@
 //! * **busy self-wake**: a task that wakes itself on most polls is spinning, not waiting.
 //! * **timer never resolved**: a timer was inserted, then neither fired nor cancelled.
 //!
-//! Next to read: `DESIGN-trace.md`.
+//! Next to read: DESIGN.md §9, how to read every export.
 
 use super::event::Kind;
 use super::Trace;

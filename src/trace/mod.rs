@@ -16,19 +16,25 @@
 //! alternative: a `cfg` feature. It would cost nothing at all, but a student could not
 //! trace a program without rebuilding it, and the hooks would grow `#[cfg]` blocks.
 //!
-//! Files: `event.rs` (the vocabulary) → `recorder.rs` (collecting) → `hooks.rs` (what the
-//! runtime calls) → `narrate.rs`, `json.rs`, `svg.rs`, `mermaid.rs` (exporters) →
-//! `lints.rs` (findings). `DESIGN-trace.md` explains how to read each export.
+//! Files: `event.rs` (the vocabulary) → `record.rs` (how an event is stored) → `log.rs`
+//! (the lock-free per-thread log) → `clock.rs` (timestamps) → `recorder.rs` (collecting) →
+//! `summary.rs` (the task table) → `hooks.rs` (what the runtime calls) → `narrate.rs`,
+//! `json.rs`, `svg.rs`, `mermaid.rs` (exporters) → `lints.rs` (findings). DESIGN.md §9
+//! explains how to read each export.
 //!
 //! Next to read: `src/trace/event.rs`.
 
+mod clock;
 mod event;
 mod hooks;
 mod json;
 mod lints;
+mod log;
 mod mermaid;
 mod narrate;
+mod record;
 mod recorder;
+mod summary;
 mod svg;
 
 pub use event::{Cause, Event, Interest, Kind};

@@ -5,12 +5,17 @@
 //!
 //! Each workload runs once to warm up, then `--runs` times (default 9) per runtime; the
 //! table shows the median. Multi-thread workloads use 2 workers, as on the CI machine.
+//!
+//! `--traced` measures clockwork's event recorder instead: each workload on clockwork
+//! untraced and traced (`Builder::trace(true)`), the two alternating run by run, and
+//! prints the medians, their ratio, and every run's own traced/untraced ratio.
 
 mod latch;
 mod rt;
 mod workloads;
 
 use rt::{Clockwork, Rt, Smol, Tokio};
+use std::fmt::Write;
 use std::time::Duration;
 
 /// One measured result: the median wall time of a workload on one runtime.
@@ -37,12 +42,64 @@ fn measure<R: Rt>(runs: usize, workload: fn(&R) -> Duration, workers: usize) -> 
     median(times)
 }
 
+/// Untraced and traced clockwork, alternating (which goes first alternates too), so both
+/// see the same machine load. Returns the (untraced, traced) times of each measured run.
+fn measure_traced(
+    runs: usize,
+    workload: fn(&Clockwork) -> Duration,
+    traced: fn(&Clockwork<true>) -> Duration,
+    workers: usize,
+) -> Vec<(Duration, Duration)> {
+    let mut pairs = Vec::with_capacity(runs);
+    for i in 0..=runs {
+        let off = || workload(&<Clockwork>::new(workers));
+        let on = || traced(&Clockwork::<true>::new(workers));
+        let pair = if i % 2 == 0 {
+            let a = off();
+            (a, on())
+        } else {
+            let b = on();
+            (off(), b)
+        };
+        if i > 0 {
+            pairs.push(pair);
+        }
+    }
+    pairs
+}
+
+/// One `--traced` row: medians, the ratio of the medians, and every run's ratio
+/// (`timers` compares overheads, as the peer table does).
+fn traced_row(name: &str, pairs: &[(Duration, Duration)]) -> String {
+    let cost = |d: Duration| {
+        if name.starts_with("timers") {
+            d.saturating_sub(workloads::TIMERS_LONGEST)
+        } else {
+            d
+        }
+    };
+    let off = cost(median(pairs.iter().map(|p| p.0).collect()));
+    let on = cost(median(pairs.iter().map(|p| p.1).collect()));
+    let mut each = String::new();
+    for (a, b) in pairs {
+        let _ = write!(each, "{:.2} ", cost(*b).as_secs_f64() / cost(*a).as_secs_f64());
+    }
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    format!(
+        "| {name} | {:.3} ms | {:.3} ms | {:.2}x | {} |",
+        ms(off),
+        ms(on),
+        on.as_secs_f64() / off.as_secs_f64(),
+        each.trim_end()
+    )
+}
+
 macro_rules! all_runtimes {
     ($runs:expr, $name:expr, $workers:expr, $f:ident) => {
         Row {
             workload: $name,
             results: vec![
-                (Clockwork::NAME, measure::<Clockwork>($runs, workloads::$f::<Clockwork>, $workers)),
+                (<Clockwork>::NAME, measure::<Clockwork>($runs, workloads::$f::<Clockwork>, $workers)),
                 (Tokio::NAME, measure::<Tokio>($runs, workloads::$f::<Tokio>, $workers)),
                 (Smol::NAME, measure::<Smol>($runs, workloads::$f::<Smol>, $workers)),
             ],
@@ -54,12 +111,14 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut runs = 9; // 9, not 5: on a shared 2-vCPU machine a median of 5 still jumps 2x
     let mut filter = None;
+    let mut traced = false;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--runs" => runs = it.next().and_then(|n| n.parse().ok()).expect("--runs takes a number"),
+            "--traced" => traced = true,
             "--help" | "-h" => {
-                println!("usage: peers [FILTER] [--runs N]");
+                println!("usage: peers [FILTER] [--runs N] [--traced]");
                 return;
             }
             other => filter = Some(other.to_string()),
@@ -67,11 +126,22 @@ fn main() {
     }
     let wanted = |name: &str| filter.as_deref().is_none_or(|f| name.contains(f));
     let mut rows = Vec::new();
+    let mut traced_rows = Vec::new();
     macro_rules! bench {
         ($name:expr, $workers:expr, $f:ident) => {
             if wanted($name) {
                 eprintln!("running {} ...", $name);
-                rows.push(all_runtimes!(runs, $name, $workers, $f));
+                if traced {
+                    let pairs = measure_traced(
+                        runs,
+                        workloads::$f::<Clockwork>,
+                        workloads::$f::<Clockwork<true>>,
+                        $workers,
+                    );
+                    traced_rows.push(traced_row($name, &pairs));
+                } else {
+                    rows.push(all_runtimes!(runs, $name, $workers, $f));
+                }
             }
         };
     }
@@ -84,7 +154,14 @@ fn main() {
     bench!("timers (100k sleeps of 1..=50 ms; overhead = wall - 50 ms)", 2, timers);
     bench!("timer_cancel (100k x sleep(10 s), poll once, drop)", 2, timer_cancel);
     bench!("tcp_echo (32 clients x 2000 round trips of 64 B)", 2, tcp_echo);
-    print_table(&rows);
+    if traced {
+        println!();
+        println!("| workload | clockwork | clockwork traced | traced / untraced | each run's ratio |");
+        println!("|---|---|---|---|---|");
+        traced_rows.iter().for_each(|row| println!("{row}"));
+    } else {
+        print_table(&rows);
+    }
 }
 
 fn print_table(rows: &[Row]) {

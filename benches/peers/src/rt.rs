@@ -34,15 +34,21 @@ pub trait Rt: Clone + Send + Sync + 'static {
 /// The runtime is owned by the benchmark (an `Arc` only so the struct can be cloned into
 /// the measuring code); tasks capture the handle. Dropping the last owner inside a task
 /// would be a shutdown from inside the runtime, which both clockwork and tokio refuse.
+///
+/// `TRACED`: built with `.trace(true)`, so `--traced` can measure recording against the
+/// same workload untraced, in the same run (DESIGN.md §9).
 #[derive(Clone)]
 #[allow(dead_code)] // field 0 owns the runtime: dropping the last owner shuts it down
-pub struct Clockwork(Option<std::sync::Arc<clockwork::Runtime>>, clockwork::runtime::Handle);
+pub struct Clockwork<const TRACED: bool = false>(
+    Option<std::sync::Arc<clockwork::Runtime>>,
+    clockwork::runtime::Handle,
+);
 
-impl Rt for Clockwork {
-    const NAME: &'static str = "clockwork";
+impl<const TRACED: bool> Rt for Clockwork<TRACED> {
+    const NAME: &'static str = if TRACED { "clockwork traced" } else { "clockwork" };
     fn new(workers: usize) -> Self {
-        // `CLOCKWORK_BENCH_TRACE=1` measures the cost of recording (src/trace/DESIGN-trace.md).
-        let trace = std::env::var_os("CLOCKWORK_BENCH_TRACE").is_some();
+        // `CLOCKWORK_BENCH_TRACE=1` traces the plain variant too (the whole table traced).
+        let trace = TRACED || std::env::var_os("CLOCKWORK_BENCH_TRACE").is_some();
         let rt = if workers == 0 {
             clockwork::runtime::Builder::new_current_thread().trace(trace).build()
         } else {
