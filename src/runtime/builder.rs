@@ -94,8 +94,8 @@ impl Builder {
     ///
     /// Off by default. Setting the environment variable `CLOCKWORK_TRACE=<dir>` turns it
     /// on for every runtime of a program, and writes the exports into `<dir>` when each
-    /// runtime is dropped. Cost: off, one predictable branch per event site; on, one short
-    /// lock per event (`src/trace/DESIGN-trace.md` has the numbers).
+    /// runtime is dropped. Cost: off, one predictable branch per event site; on, one 16-byte
+    /// record appended per event, without a lock (DESIGN.md §9 has the numbers).
     ///
     /// ```
     /// let rt = clockwork::runtime::Builder::new_current_thread().trace(true).build().unwrap();
