@@ -7,9 +7,11 @@
 //! slots. This file holds those answers as small pure functions next to the constants they
 //! come from, and tests them exhaustively at the bottom.
 //!
-//! Next to read: `list.rs`, the linked list each slot holds.
+//! Next to read: `list.rs`, the queue of keys each slot holds.
 
 use super::list::List;
+use crate::util::slab::Key;
+use std::collections::VecDeque;
 
 /// Each level has `2^BITS_PER_LEVEL` slots.
 pub(crate) const BITS_PER_LEVEL: u32 = 6;
@@ -71,9 +73,13 @@ pub(crate) fn slot_start(elapsed: u64, level: usize, slot: usize) -> u64 {
 }
 
 /// One level: 64 slot lists and a bitmap with bit `s` set iff slot `s` is non-empty.
+///
+/// Only the methods below change a slot, and each keeps the bitmap in step with the
+/// slot's live count, so the invariant lives in this one place.
 #[derive(Debug)]
 pub(crate) struct Level {
-    /// Bit `s` is set iff `slots[s]` holds at least one timer.
+    /// Bit `s` is set iff `slots[s]` holds at least one *live* timer (tombstones alone
+    /// never count: a list whose live count reaches 0 drops them).
     pub(crate) occupied: u64,
     /// The timers of each slot, oldest first.
     pub(crate) slots: [List; SLOTS],
@@ -82,7 +88,7 @@ pub(crate) struct Level {
 impl Default for Level {
     fn default() -> Self {
         // `Default` is derived for arrays only up to 32 elements.
-        Level { occupied: 0, slots: [List::default(); SLOTS] }
+        Level { occupied: 0, slots: std::array::from_fn(|_| List::default()) }
     }
 }
 
@@ -113,11 +119,36 @@ impl Level {
         );
     }
 
-    pub(crate) fn set_occupied(&mut self, slot: usize) {
+    /// Appends a timer's key to `slot` (its entry already names this slot).
+    pub(crate) fn push(&mut self, slot: usize, key: Key) {
+        self.slots[slot].push_back(key);
+        self.set_occupied(slot);
+    }
+
+    /// A timer of `slot` was cancelled: see [`List::forget_one`].
+    pub(crate) fn forget(&mut self, slot: usize, is_live: impl FnMut(Key) -> bool) {
+        self.slots[slot].forget_one(is_live);
+        if self.slots[slot].is_empty() {
+            self.clear_occupied(slot);
+        }
+    }
+
+    /// Empties `slot` for expiry and returns its keys (tombstones included), in order.
+    pub(crate) fn take(&mut self, slot: usize) -> VecDeque<Key> {
+        self.clear_occupied(slot);
+        self.slots[slot].take_keys()
+    }
+
+    /// Hands the emptied buffer of [`Level::take`] back to `slot` for reuse.
+    pub(crate) fn give_back(&mut self, slot: usize, keys: VecDeque<Key>) {
+        self.slots[slot].reuse(keys);
+    }
+
+    fn set_occupied(&mut self, slot: usize) {
         self.occupied |= 1 << slot;
     }
 
-    pub(crate) fn clear_occupied(&mut self, slot: usize) {
+    fn clear_occupied(&mut self, slot: usize) {
         self.occupied &= !(1 << slot);
     }
 }

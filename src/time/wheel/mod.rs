@@ -44,6 +44,14 @@
 //!   the clock is close enough; it never fires early.
 //! * `u64::MAX` means "never" and never fires: the wheel's clock stops at `u64::MAX - 1`.
 //!
+//! ## Lists and cancellation
+//!
+//! Every timer lives in one slab (`util::slab`); a slot, the due list and the overflow
+//! list each hold a queue of slab keys plus a count of the live ones. Cancel only removes
+//! the entry from the slab and decrements that count; the key left in the queue is a
+//! *tombstone*, skipped when the slot expires and swept when tombstones outnumber the
+//! live keys. `list.rs` explains why (cache misses) and what it costs (bounded garbage).
+//!
 //! Next to read: `level.rs` (the arithmetic), then `list.rs` (the slot lists),
 //! `display.rs` (the inspector) and `tests.rs` (the model test).
 
@@ -54,8 +62,9 @@ mod list;
 mod tests;
 
 use self::level::{level_for, slot_for, slot_start, Level, MAX_SPAN, NUM_LEVELS};
-use self::list::{Entry, List, ListId};
+use self::list::{is_live, Entry, List, ListId};
 use crate::util::slab::{Key, Slab};
+use std::collections::VecDeque;
 
 /// Identifies one timer in one [`Wheel`]. Stale keys (timer fired or cancelled) are
 /// detected by a generation counter and simply find nothing. A key is only meaningful to
@@ -76,7 +85,7 @@ pub struct Wheel<T> {
     /// The wheel's current tick: every deadline `<= elapsed` has been handed out or is in
     /// the `due` list. Never goes backwards.
     elapsed: u64,
-    /// Boxed so a `Wheel` is small to move (6 × 64 lists inline would be ~9 KiB).
+    /// Boxed so a `Wheel` is small to move (6 × 64 lists inline would be ~15 KiB).
     levels: Box<[Level; NUM_LEVELS]>,
     /// Timers that are due now, in the order they will be handed out.
     due: List,
@@ -85,8 +94,9 @@ pub struct Wheel<T> {
     /// A lower bound on the deadlines in `overflow` (`u64::MAX` if none can ever fire).
     /// Exact after every rescan; cancelling does not raise it (that would need a scan).
     overflow_min: u64,
-    /// Every timer, wherever it is linked. Inserting reuses a freed slot when there is
-    /// one, so a steady state of timers allocates nothing.
+    /// Every pending timer; its `list` field names the one list whose queue holds its
+    /// live key. Inserting reuses a freed slot when there is one, so a steady state of
+    /// timers allocates nothing.
     entries: Slab<Entry<T>>,
 }
 
@@ -123,32 +133,30 @@ impl<T> Wheel<T> {
 
     /// Adds a timer due at tick `deadline` (`u64::MAX` = never) and returns its key. O(1).
     pub fn insert(&mut self, deadline: u64, value: T) -> TimerKey {
-        let key = self.entries.insert(Entry::new(deadline, value));
-        self.link(key, deadline);
+        let list = list_for(self.elapsed, deadline);
+        let key = self.entries.insert(Entry { deadline, list, value });
+        self.push(list, key, deadline);
         TimerKey(key)
     }
 
     /// Removes a timer that has not been handed out yet and returns its value; `None` if
-    /// it already fired or was cancelled. O(1): the entry unlinks itself from its list.
+    /// it already fired or was cancelled. O(1) amortized: the entry leaves the slab, and
+    /// its key stays in its list as a tombstone (see `list.rs`).
     pub fn cancel(&mut self, key: TimerKey) -> Option<T> {
         let entry = self.entries.remove(key.0)?;
-        self.unlink_removed(&entry);
+        self.forget(entry.list);
         Some(entry.value)
     }
 
-    /// Moves a pending timer to a new deadline, keeping its key; `false` if the key is
-    /// stale. The timer goes to the back of its new slot, as if newly inserted.
-    pub fn reset(&mut self, key: TimerKey, deadline: u64) -> bool {
-        let Some(entry) = self.entries.get_mut(key.0) else {
-            return false;
-        };
-        entry.deadline = deadline;
-        let id = entry.list;
-        let mut list = self.take_list(id);
-        list.unlink_live(&mut self.entries, key.0);
-        self.put_list(id, list);
-        self.link(key.0, deadline);
-        true
+    /// Moves a pending timer to a new deadline and returns its **new** key; `None` if the
+    /// key is stale. The timer goes to the back of its new slot, as if newly inserted.
+    ///
+    /// This is exactly `cancel` followed by `insert`, so the old key goes stale. Why not
+    /// keep the key: the old key stays in the old list as a tombstone, and if the timer
+    /// landed in that same list again, the list would hold two live copies of one key.
+    pub fn reset(&mut self, key: TimerKey, deadline: u64) -> Option<TimerKey> {
+        let value = self.cancel(key)?;
+        Some(self.insert(deadline, value))
     }
 
     /// The value of a pending timer (e.g. to update a stored waker).
@@ -169,7 +177,8 @@ impl<T> Wheel<T> {
     /// The earliest tick at which `poll`/`advance` may have work: a lower bound on the
     /// next deadline, and exact for timers already at level 0. For a timer on a higher
     /// level it is the tick its slot cascades; for the overflow list it may be an old,
-    /// cancelled deadline. `None` if no timer can ever fire. O(levels), no list is read.
+    /// cancelled deadline. `None` if no timer can ever fire. O(levels), no list is read:
+    /// a slot holding only tombstones is never marked occupied.
     pub fn next_expiration(&self) -> Option<u64> {
         if !self.due.is_empty() {
             return Some(self.elapsed);
@@ -195,8 +204,8 @@ impl<T> Wheel<T> {
     pub fn poll(&mut self, now: u64) -> Option<(TimerKey, T)> {
         let now = now.clamp(self.elapsed, NEVER - 1);
         loop {
-            if let Some(key) = self.due.pop_front(&mut self.entries) {
-                let entry = self.entries.remove(key).expect("due list holds live entries");
+            if let Some(key) = self.due.pop_front(|key| is_live(&self.entries, key, ListId::Due)) {
+                let entry = self.entries.remove(key).expect("pop_front returns live keys only");
                 return Some((TimerKey(key), entry.value));
             }
             match self.next_slot() {
@@ -228,57 +237,42 @@ impl<T> Wheel<T> {
 
     // ===== internals =====
 
-    /// Links the (unlinked) entry at `key` into the list its deadline belongs to now.
-    fn link(&mut self, key: Key, deadline: u64) {
-        let id = if deadline <= self.elapsed {
-            ListId::Due
-        } else {
-            match level_for(self.elapsed, deadline) {
-                level if level < NUM_LEVELS => {
-                    ListId::Slot { level: level as u8, slot: slot_for(deadline, level) as u8 }
-                }
-                _ => {
-                    self.overflow_min = self.overflow_min.min(deadline);
-                    ListId::Overflow
-                }
-            }
-        };
-        let mut list = self.take_list(id);
-        list.push_back(&mut self.entries, key, id);
-        self.put_list(id, list);
-    }
-
-    /// Repairs the list of an entry that was just removed from the slab.
-    fn unlink_removed(&mut self, removed: &Entry<T>) {
-        let mut list = self.take_list(removed.list);
-        list.unlink(&mut self.entries, removed);
-        self.put_list(removed.list, list);
-    }
-
-    /// Copies a list head out (lists are two keys, `Copy`), so that it can be edited
-    /// together with the slab; `put_list` stores it back and keeps the bitmap in step.
-    fn take_list(&self, id: ListId) -> List {
+    /// Appends `key` (whose entry already names `id`) to list `id`.
+    fn push(&mut self, id: ListId, key: Key, deadline: u64) {
         match id {
-            ListId::Due => self.due,
-            ListId::Overflow => self.overflow,
-            ListId::Slot { level, slot } => self.levels[level as usize].slots[slot as usize],
+            ListId::Due => self.due.push_back(key),
+            ListId::Slot { level, slot } => self.levels[level as usize].push(slot as usize, key),
+            ListId::Overflow => {
+                self.overflow_min = self.overflow_min.min(deadline);
+                self.overflow.push_back(key);
+            }
         }
     }
 
-    fn put_list(&mut self, id: ListId, list: List) {
+    /// A timer on list `id` has just left the slab: count its key there as a tombstone.
+    fn forget(&mut self, id: ListId) {
+        let entries = &self.entries;
+        let is_live = |key| is_live(entries, key, id);
         match id {
-            ListId::Due => self.due = list,
-            ListId::Overflow => self.overflow = list,
-            ListId::Slot { level, slot } => {
-                let level = &mut self.levels[level as usize];
-                let slot = slot as usize;
-                level.slots[slot] = list;
-                if list.is_empty() {
-                    level.clear_occupied(slot);
-                } else {
-                    level.set_occupied(slot);
-                }
-            }
+            ListId::Due => self.due.forget_one(is_live),
+            ListId::Slot { level, slot } => self.levels[level as usize].forget(slot as usize, is_live),
+            ListId::Overflow => self.overflow.forget_one(is_live),
+        }
+    }
+
+    /// Moves every live timer among `keys`, just taken out of list `from`, to the list its
+    /// deadline belongs to now, in order; tombstones are dropped. Leaves `keys` empty.
+    fn relink_all(&mut self, keys: &mut VecDeque<Key>, from: ListId) {
+        for key in keys.drain(..) {
+            let Some(entry) = self.entries.get_mut(key).filter(|entry| entry.list == from) else {
+                continue; // a tombstone: its timer was cancelled or reset
+            };
+            let deadline = entry.deadline;
+            entry.list = list_for(self.elapsed, deadline);
+            let to = entry.list;
+            let from_level_0 = matches!(from, ListId::Slot { level: 0, .. });
+            debug_assert!(!from_level_0 || to == ListId::Due, "a level-0 slot held a later tick {deadline}");
+            self.push(to, key, deadline);
         }
     }
 
@@ -293,20 +287,15 @@ impl<T> Wheel<T> {
 
     /// The clock has reached `start`, the first tick of `slot` on `level`: move its timers
     /// to where they belong now. Those due at `start` join `due` in arrival order; the
-    /// rest go to a lower level. None can come back to this slot, so the list can be
-    /// drained in place.
+    /// rest go to a lower level. None can come back to this slot, so its emptied buffer
+    /// can be handed back to it afterwards.
     fn expire_slot(&mut self, level: usize, slot: usize, start: u64) {
         debug_assert!(start >= self.elapsed, "slot start {start} is behind the clock {}", self.elapsed);
         self.elapsed = start;
-        let id = ListId::Slot { level: level as u8, slot: slot as u8 };
         crate::trace::cascade(level, slot);
-        let mut list = self.take_list(id);
-        self.put_list(id, List::default());
-        while let Some(key) = list.pop_front(&mut self.entries) {
-            let deadline = self.entries.get(key).expect("slot lists hold live entries").deadline;
-            debug_assert!(level > 0 || deadline == start, "level 0 slot at {start} holds {deadline}");
-            self.link(key, deadline);
-        }
+        let mut keys = self.levels[level].take(slot);
+        self.relink_all(&mut keys, ListId::Slot { level: level as u8, slot: slot as u8 });
+        self.levels[level].give_back(slot, keys);
     }
 
     /// Moves the clock to `now` when no slot is due before it. Returns `false` if that
@@ -331,23 +320,28 @@ impl<T> Wheel<T> {
 
     /// Walks the overflow list (rare: once per `2^36`-tick block the clock enters).
     fn exact_overflow_min(&self) -> u64 {
-        let mut min = NEVER;
-        let mut cursor = self.overflow.head();
-        while let Some(key) = cursor {
-            min = min.min(self.entries.get(key).expect("overflow holds live entries").deadline);
-            cursor = List::next_of(&self.entries, key);
-        }
-        min
+        let live = self.overflow.keys().filter(|&key| is_live(&self.entries, key, ListId::Overflow));
+        live.filter_map(|key| self.entries.get(key)).map(|entry| entry.deadline).min().unwrap_or(NEVER)
     }
 
     /// Re-links every overflow timer relative to the new clock; those still too far stay.
     fn refill_from_overflow(&mut self) {
-        let mut list = std::mem::take(&mut self.overflow);
+        let mut keys = self.overflow.take_keys();
         self.overflow_min = NEVER;
-        while let Some(key) = list.pop_front(&mut self.entries) {
-            let deadline = self.entries.get(key).expect("overflow holds live entries").deadline;
-            self.link(key, deadline);
+        self.relink_all(&mut keys, ListId::Overflow);
+    }
+}
+
+/// The list a timer due at `deadline` belongs on when the clock reads `elapsed`.
+fn list_for(elapsed: u64, deadline: u64) -> ListId {
+    if deadline <= elapsed {
+        return ListId::Due;
+    }
+    match level_for(elapsed, deadline) {
+        level if level < NUM_LEVELS => {
+            ListId::Slot { level: level as u8, slot: slot_for(deadline, level) as u8 }
         }
+        _ => ListId::Overflow,
     }
 }
 
