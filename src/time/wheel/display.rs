@@ -9,17 +9,19 @@
 //! Next to read: `tests.rs`, the wheel checked against a `BTreeMap` model.
 
 use super::level::{slot_span, slot_start, NUM_LEVELS, SLOTS};
+use super::list::ListId;
 use super::Wheel;
 use std::fmt;
 
 impl<T> Wheel<T> {
     /// `(slot, live timers, tombstones)` for every occupied slot of `level`.
     fn occupied_slots(&self, level: usize) -> Vec<(usize, usize, usize)> {
-        let lvl = &self.levels[level];
-        (0..SLOTS)
-            .filter(|&slot| lvl.occupied & (1 << slot) != 0)
-            .map(|slot| (slot, lvl.slots[slot].live(), lvl.slots[slot].tombstones()))
-            .collect()
+        let counts = |slot: usize| {
+            let id = ListId::Slot { level: level as u8, slot: slot as u8 };
+            let live = self.live(id);
+            (slot, live, self.list(id).stored() - live)
+        };
+        self.levels[level].occupied_slots().map(counts).collect()
     }
 }
 
@@ -53,8 +55,8 @@ impl<T> fmt::Display for Wheel<T> {
             "wheel at tick {} ms: {} timer(s) ({} due now, {} beyond the top level)",
             self.elapsed,
             self.len(),
-            self.due.live(),
-            self.overflow.live()
+            self.live(ListId::Due),
+            self.live(ListId::Overflow)
         )?;
         for level in 0..NUM_LEVELS {
             let slots = self.occupied_slots(level);
@@ -105,8 +107,8 @@ impl<T> fmt::Debug for Wheel<T> {
         f.debug_struct("Wheel")
             .field("elapsed", &self.elapsed)
             .field("len", &self.len())
-            .field("due", &self.due.live())
-            .field("overflow", &self.overflow.live())
+            .field("due", &self.live(ListId::Due))
+            .field("overflow", &self.live(ListId::Overflow))
             .field("overflow_min", &self.overflow_min)
             .field("levels", &LevelsDebug(self))
             .finish()

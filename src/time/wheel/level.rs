@@ -93,7 +93,7 @@ impl Default for Level {
 }
 
 impl Level {
-    /// The earliest non-empty slot, without looking at a single list.
+    /// The occupied slots, earliest first, found from the bitmap alone.
     ///
     /// Why no rotation: tokio rotates the bitmap by the current slot first, because its top
     /// level is a ring in which a slot "before" the current one can mean "next lap". Here
@@ -101,12 +101,13 @@ impl Level {
     /// L only if its tick agrees with `elapsed` above bit 6L+5 and is larger in bits
     /// 6L..6L+5), so every occupied slot lies strictly *after* the current one and the
     /// lowest set bit is the earliest slot. `debug_assert_after` checks that invariant.
-    pub(crate) fn first_occupied(&self) -> Option<usize> {
-        if self.occupied == 0 {
-            None
-        } else {
-            Some(self.occupied.trailing_zeros() as usize)
-        }
+    pub(crate) fn occupied_slots(&self) -> impl Iterator<Item = usize> {
+        let mut bits = self.occupied;
+        std::iter::from_fn(move || {
+            let slot = (bits != 0).then(|| bits.trailing_zeros() as usize)?;
+            bits &= bits - 1; // clear the lowest set bit
+            Some(slot)
+        })
     }
 
     /// Checks the alignment invariant above: no slot at or before `current` is occupied.
@@ -125,9 +126,10 @@ impl Level {
         self.set_occupied(slot);
     }
 
-    /// A timer of `slot` was cancelled: see [`List::forget_one`].
-    pub(crate) fn forget(&mut self, slot: usize, is_live: impl FnMut(Key) -> bool) {
-        self.slots[slot].forget_one(is_live);
+    /// Applies the garbage rules to `slot` (see [`List::collect_garbage`]) and clears
+    /// its bit if no live timer is left.
+    pub(crate) fn collect_garbage(&mut self, slot: usize, is_live: impl FnMut(Key) -> bool) {
+        self.slots[slot].collect_garbage(is_live);
         if self.slots[slot].is_empty() {
             self.clear_occupied(slot);
         }
@@ -213,14 +215,15 @@ mod tests {
     }
 
     #[test]
-    fn first_occupied_uses_the_lowest_bit() {
+    fn occupied_slots_come_lowest_bit_first() {
         let mut level = Level::default();
-        assert_eq!(level.first_occupied(), None);
+        assert_eq!(level.occupied_slots().next(), None);
         level.set_occupied(40);
         level.set_occupied(9);
-        assert_eq!(level.first_occupied(), Some(9));
+        level.set_occupied(63);
+        assert_eq!(level.occupied_slots().collect::<Vec<_>>(), [9, 40, 63]);
         level.clear_occupied(9);
-        assert_eq!(level.first_occupied(), Some(40));
+        assert_eq!(level.occupied_slots().next(), Some(40));
         level.debug_assert_after(0, 39);
     }
 }

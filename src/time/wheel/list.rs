@@ -1,35 +1,44 @@
-//! One timer list (a slot, the due list or the overflow list): a queue of slab keys with
-//! lazy cancellation.
+//! One timer list (a slot, the due list or the overflow list): a queue of slab keys in
+//! which a cancelled timer leaves a tombstone.
 //!
 //! **What this teaches.** With a million timers, the cost of a timer wheel is not its
-//! arithmetic but its cache misses. Each list here is a `VecDeque<Key>` in arrival order
-//! plus a count of its *live* keys:
+//! arithmetic but its cache misses, so the lists are built to touch as little cold
+//! memory as possible. Each list is a `VecDeque<Key>` in arrival order plus a count of
+//! its *live* keys:
 //!
 //! * **insert** appends the key and bumps the count. The only cold memory it touches is
 //!   the new slab entry; the queue's tail is hot.
-//! * **cancel** removes the entry from the slab and decrements the count. It does not
-//!   search the queue: the key stays there as a **tombstone**, dead because the slab
-//!   bumped its slot's generation. One cache miss (the entry) per cancel.
+//! * **cancel** removes the entry from the slab and leaves its key in the queue as a
+//!   **tombstone**: dead, because the slab bumped its slot's generation. No neighbour is
+//!   touched and nothing is searched; the count is corrected later (`cancel.rs`).
 //! * **expiry** (firing, cascading, refilling from overflow) walks the queue in order and
 //!   skips tombstones, so equal deadlines still leave first-in first-out.
 //!
-//! Garbage is bounded by two rules, applied whenever a list loses a live key:
+//! Garbage is bounded by two rules, applied whenever a list's live count drops:
 //!
-//! 1. **Empty means empty:** when the live count reaches 0, every key is dropped. A slot
-//!    of only tombstones is therefore never "occupied", and `next_expiration` never
-//!    reports it.
-//! 2. **Compaction:** when tombstones outnumber live keys by more than
-//!    [`TOMBSTONE_SLACK`], `retain` keeps only the live keys (in order). At that moment
-//!    more than half of the queue is tombstones, so the O(length) pass costs less than
-//!    two key checks per tombstone it removes, and each tombstone is removed once:
-//!    amortized O(1) per cancel. Long-lived lists (high levels, overflow) under
-//!    insert/cancel churn stay at most `2 × live + TOMBSTONE_SLACK` keys long.
+//! 1. **Empty means empty:** when the live count reaches 0, every key is dropped, and the
+//!    slot's occupied bit is cleared. A slot of only tombstones is therefore never
+//!    "occupied", and `next_expiration` never reports it.
+//! 2. **Compaction:** when the tombstones exceed `TOMBSTONE_RATIO × live +
+//!    TOMBSTONE_SLACK` (with a ratio of 3: when more than three quarters of the queue is
+//!    garbage), one pass keeps only the live keys, in order. The pass reads one slab
+//!    generation per key, so it costs the queue's length `L`; the tombstones it removes
+//!    number more than `3L/4`, and each tombstone is removed once, so the passes cost
+//!    less than 4/3 of a key check per cancel, amortized: O(1). A queue is then never
+//!    longer than `4 × live + TOMBSTONE_SLACK` keys (8 bytes each), however long its
+//!    slot lives and however many timers come and go in it.
+//!
+//! Why a ratio of 3 rather than the textbook "more than half": at a ratio of 1, the
+//! passes cost up to two key checks per cancel, and measured on `cargo bench --bench
+//! wheel` that added about 12 ns per timer to "insert 1M, cancel all" (DESIGN.md §6),
+//! for half the worst-case garbage. A single pass is still O(L): a cancel that triggers
+//! it waits for a whole list (milliseconds for a slot of a million keys).
 //!
 //! A key in list `id` is live iff the slab still holds its generation *and* the entry
-//! says it is on `id` ([`is_live`]). The second test costs nothing (the entry is read
-//! anyway) and keeps every walk honest even if a slab slot's 32-bit generation wrapped
-//! while an old key of it waited: handling a timer always moves it off this list, so a
-//! timer is never handled twice.
+//! says it is on `id` ([`is_live`]). The second test costs nothing on a walk (the entry
+//! is read anyway) and keeps walks honest even if a slab slot's 32-bit generation wrapped
+//! while an old key of it waited: handling a timer always moves it off this list, so no
+//! timer is handled twice. Compaction, which reads no entry, checks the generation only.
 //!
 //! A timer that moves to another list (a cascade, or an overflow refill) moves by key:
 //! the whole old queue is taken out and walked, so no copy of the key is left behind.
@@ -38,19 +47,22 @@
 //! in the same list again.
 //!
 //! Rejected alternative: a doubly linked list threaded through the slab by key (this
-//! wheel's first design). It unlinks exactly, with no garbage, but insert writes the old
-//! tail entry and cancel writes both neighbours: four to five random cache misses per
-//! timer at 1M timers (measurements: DESIGN.md §6). Also rejected: `swap_remove` with a back-index in each entry (exact and
-//! O(1), but it reorders the slot, so equal deadlines would no longer fire FIFO), and
-//! tokio's intrusive pointer lists (`unsafe` and pinned nodes).
+//! wheel's first design). It unlinks exactly and leaves no garbage, but insert writes
+//! the old tail entry and cancel writes both neighbours: four to five random cache
+//! misses per timer at 1M timers, about 2.5× slower on "insert 1M, cancel all" than
+//! these queues (DESIGN.md §6). Also rejected: `swap_remove` with a back-index in each
+//! entry (exact and O(1), but it reorders the slot, so equal deadlines would no longer
+//! fire FIFO), and tokio's intrusive pointer lists (`unsafe` and pinned nodes).
 //!
-//! Next to read: `display.rs`, the inspector that draws the levels and their lists.
+//! Next to read: `cancel.rs`, where cancels leave tombstones and lists learn of them.
 
 use crate::util::slab::{Key, Slab};
 use std::collections::VecDeque;
 
-/// Which list an entry is on, so that `cancel` can find its list's count in O(1).
+/// Which list an entry is on, so that a cancel can find its list's count in O(1).
+/// Aligned to 4 bytes so that `cancel` writes it with one store instead of two.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(align(4))]
 pub(crate) enum ListId {
     /// Due now: fired by the next `poll`/`advance`, in this order.
     Due,
@@ -75,9 +87,12 @@ pub(crate) fn is_live<T>(entries: &Slab<Entry<T>>, key: Key, id: ListId) -> bool
     entries.get(key).is_some_and(|entry| entry.list == id)
 }
 
-/// How many tombstones a list may hold beyond its live count before it is compacted.
-/// The slack keeps small lists from compacting over and over (a slot with one live timer
-/// and a few cancelled ones just waits for its expiry).
+/// A list is compacted when its tombstones exceed `TOMBSTONE_RATIO × live +
+/// TOMBSTONE_SLACK` (see the module docs for the choice of 3).
+pub(crate) const TOMBSTONE_RATIO: usize = 3;
+
+/// The slack keeps small lists from compacting over and over: a slot with one live timer
+/// and a few cancelled ones just waits for its expiry.
 pub(crate) const TOMBSTONE_SLACK: usize = 64;
 
 /// An emptied list keeps a buffer of up to this many keys (2 KiB), so a steady state of
@@ -86,10 +101,11 @@ const KEEP_CAPACITY: usize = 256;
 
 /// One list: keys in arrival order, some of them tombstones.
 ///
-/// Invariants, restored by every method that removes a live key:
-/// * `live` is the number of live keys in `keys` (each live timer appears exactly once);
+/// Invariants, restored by every method that lowers `live`:
+/// * `live` counts the live keys in `keys` plus the list's unsettled cancels
+///   (`cancel.rs`); each live timer's key appears exactly once;
 /// * `live == 0` implies `keys` is empty;
-/// * tombstones (`keys.len() - live`) are at most `live + TOMBSTONE_SLACK`.
+/// * `keys.len() - live` is at most `TOMBSTONE_RATIO × live + TOMBSTONE_SLACK`.
 #[derive(Debug, Default)]
 pub(crate) struct List {
     keys: VecDeque<Key>,
@@ -107,9 +123,19 @@ impl List {
         self.live
     }
 
-    /// Number of tombstones waiting in the queue (for the inspector and tests).
-    pub(crate) fn tombstones(&self) -> usize {
+    /// Number of keys in the queue, tombstones included (for the inspector and tests).
+    pub(crate) fn stored(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Number of keys known to be tombstones.
+    fn tombstones(&self) -> usize {
         self.keys.len() - self.live
+    }
+
+    /// `true` if either garbage rule of the module docs is due.
+    fn needs_sweep(&self) -> bool {
+        self.live == 0 || self.tombstones() > TOMBSTONE_RATIO * self.live + TOMBSTONE_SLACK
     }
 
     /// Every key in order, tombstones included; callers filter with [`is_live`].
@@ -128,9 +154,7 @@ impl List {
         while let Some(key) = self.keys.pop_front() {
             if is_live(key) {
                 self.live -= 1;
-                if self.live == 0 || self.tombstones() > self.live + TOMBSTONE_SLACK {
-                    self.collect_garbage(is_live);
-                }
+                self.collect_garbage(is_live);
                 return Some(key);
             }
         }
@@ -138,32 +162,46 @@ impl List {
         None
     }
 
-    /// One live timer of this list has just left the slab (cancelled or reset): its key
-    /// is a tombstone now. O(1) amortized.
-    #[inline]
-    pub(crate) fn forget_one(&mut self, is_live: impl FnMut(Key) -> bool) {
-        debug_assert!(self.live > 0, "forgetting a timer on a list with no live timers");
+    /// One live timer of this list has left the slab (cancelled or reset): its key is
+    /// a tombstone now. Call [`List::collect_garbage`] once every such count is in.
+    pub(crate) fn note_cancelled(&mut self) {
+        debug_assert!(self.live > 0, "a cancel on a list with no live timers");
         self.live -= 1;
-        if self.live == 0 || self.tombstones() > self.live + TOMBSTONE_SLACK {
-            self.collect_garbage(is_live);
+    }
+
+    /// Applies the two garbage rules of the module docs, if either is due. O(1)
+    /// amortized, given that the live count is exact.
+    #[inline]
+    pub(crate) fn collect_garbage(&mut self, is_live: impl FnMut(Key) -> bool) {
+        if self.needs_sweep() {
+            self.sweep(is_live);
         }
     }
 
-    /// Applies the two garbage rules of the module docs. Kept out of line: it runs
-    /// rarely, and a small `cancel` lets the CPU overlap more of them (see DESIGN §6).
+    /// The rare part of [`List::collect_garbage`], kept out of line.
     #[cold]
     #[inline(never)]
-    fn collect_garbage(&mut self, mut is_live: impl FnMut(Key) -> bool) {
+    fn sweep(&mut self, mut is_live: impl FnMut(Key) -> bool) {
         if self.live == 0 {
             // Rule 1: only tombstones are left; no need to look at them.
             self.keys.clear();
             if self.keys.capacity() > KEEP_CAPACITY {
                 self.keys = VecDeque::new();
             }
-        } else if self.tombstones() > self.live + TOMBSTONE_SLACK {
-            // Rule 2: more than half the queue is garbage, so this pass pays for itself.
-            self.keys.retain(|&key| is_live(key));
+            return;
         }
+        // Rule 2: most of the queue is garbage, so this pass pays for itself. It copies
+        // every key and moves past it only if it is live, rather than `retain`'s "keep it
+        // if live": liveness is a coin flip here, and a branch on it would make the CPU
+        // wait for each key's slab read in turn instead of overlapping them.
+        let keys = self.keys.make_contiguous();
+        let mut kept = 0;
+        for i in 0..keys.len() {
+            let key = keys[i];
+            keys[kept] = key;
+            kept += usize::from(is_live(key));
+        }
+        self.keys.truncate(kept);
     }
 
     /// Takes every key out (live ones and tombstones, in order) and leaves the list

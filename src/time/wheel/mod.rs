@@ -27,7 +27,8 @@
 //! * `slot_for(deadline, level)`: bits `6·level .. 6·level+6` of the deadline.
 //! * Next expiry: the lowest set bit (`trailing_zeros`) of the lowest non-empty level's
 //!   `occupied` bitmap. Every level-L slot starts after every level-(L−1) slot, so the
-//!   search looks at six words at most, never at a list.
+//!   search looks at six words (and, just after cancels, a few live counts), never at
+//!   the keys in a list.
 //!
 //! ## Cascading
 //!
@@ -48,19 +49,25 @@
 //!
 //! Every timer lives in one slab (`util::slab`); a slot, the due list and the overflow
 //! list each hold a queue of slab keys plus a count of the live ones. Cancel only removes
-//! the entry from the slab and decrements that count; the key left in the queue is a
-//! *tombstone*, skipped when the slot expires and swept when tombstones outnumber the
-//! live keys. `list.rs` explains why (cache misses) and what it costs (bounded garbage).
+//! the entry from the slab: the key left in the queue is a *tombstone*, skipped when the
+//! slot expires and swept when a queue holds too many. The counts are corrected in
+//! batches. `list.rs` (the queues, the garbage bound) and `cancel.rs` (the batches)
+//! explain why: cache misses.
 //!
 //! Next to read: `level.rs` (the arithmetic), then `list.rs` (the slot lists),
-//! `display.rs` (the inspector) and `tests.rs` (the model test).
+//! `cancel.rs` (cancellation), `display.rs` (the inspector), `tests.rs` (the model test)
+//! and `tombstone_tests.rs`.
 
+mod cancel;
 mod display;
 mod level;
 mod list;
 #[cfg(all(test, not(loom)))]
 mod tests;
+#[cfg(all(test, not(loom)))]
+mod tombstone_tests;
 
+use self::cancel::SETTLE_BATCH;
 use self::level::{level_for, slot_for, slot_start, Level, MAX_SPAN, NUM_LEVELS};
 use self::list::{is_live, Entry, List, ListId};
 use crate::util::slab::{Key, Slab};
@@ -98,6 +105,10 @@ pub struct Wheel<T> {
     /// live key. Inserting reuses a freed slot when there is one, so a steady state of
     /// timers allocates nothing.
     entries: Slab<Entry<T>>,
+    /// The list of each timer cancelled since the last [`Wheel::settle`], whose live
+    /// count still includes it (fewer than `SETTLE_BATCH`). `cancel` only appends here,
+    /// so that it touches no list; `cancel.rs` explains why.
+    unsettled: Vec<ListId>,
 }
 
 /// The wheel's clock never reaches `u64::MAX`, so a `u64::MAX` deadline never fires.
@@ -113,6 +124,7 @@ impl<T> Wheel<T> {
             overflow: List::default(),
             overflow_min: NEVER,
             entries: Slab::new(),
+            unsettled: Vec::with_capacity(SETTLE_BATCH),
         }
     }
 
@@ -139,26 +151,6 @@ impl<T> Wheel<T> {
         TimerKey(key)
     }
 
-    /// Removes a timer that has not been handed out yet and returns its value; `None` if
-    /// it already fired or was cancelled. O(1) amortized: the entry leaves the slab, and
-    /// its key stays in its list as a tombstone (see `list.rs`).
-    pub fn cancel(&mut self, key: TimerKey) -> Option<T> {
-        let entry = self.entries.remove(key.0)?;
-        self.forget(entry.list);
-        Some(entry.value)
-    }
-
-    /// Moves a pending timer to a new deadline and returns its **new** key; `None` if the
-    /// key is stale. The timer goes to the back of its new slot, as if newly inserted.
-    ///
-    /// This is exactly `cancel` followed by `insert`, so the old key goes stale. Why not
-    /// keep the key: the old key stays in the old list as a tombstone, and if the timer
-    /// landed in that same list again, the list would hold two live copies of one key.
-    pub fn reset(&mut self, key: TimerKey, deadline: u64) -> Option<TimerKey> {
-        let value = self.cancel(key)?;
-        Some(self.insert(deadline, value))
-    }
-
     /// The value of a pending timer (e.g. to update a stored waker).
     pub fn get_mut(&mut self, key: TimerKey) -> Option<&mut T> {
         self.entries.get_mut(key.0).map(|entry| &mut entry.value)
@@ -180,7 +172,7 @@ impl<T> Wheel<T> {
     /// cancelled deadline. `None` if no timer can ever fire. O(levels), no list is read:
     /// a slot holding only tombstones is never marked occupied.
     pub fn next_expiration(&self) -> Option<u64> {
-        if !self.due.is_empty() {
+        if self.live(ListId::Due) > 0 {
             return Some(self.elapsed);
         }
         if let Some((_, _, start)) = self.next_slot() {
@@ -203,6 +195,9 @@ impl<T> Wheel<T> {
     /// and `now` is capped at `u64::MAX - 1` so that `u64::MAX` (never) cannot come due.
     pub fn poll(&mut self, now: u64) -> Option<(TimerKey, T)> {
         let now = now.clamp(self.elapsed, NEVER - 1);
+        if !self.unsettled.is_empty() {
+            self.settle(); // expiry below takes whole lists: their counts must be exact
+        }
         loop {
             if let Some(key) = self.due.pop_front(|key| is_live(&self.entries, key, ListId::Due)) {
                 let entry = self.entries.remove(key).expect("pop_front returns live keys only");
@@ -232,6 +227,7 @@ impl<T> Wheel<T> {
         self.due = List::default();
         self.overflow = List::default();
         self.overflow_min = NEVER;
+        self.unsettled.clear();
         self.entries.drain().into_iter().map(|entry| entry.value).collect()
     }
 
@@ -246,17 +242,6 @@ impl<T> Wheel<T> {
                 self.overflow_min = self.overflow_min.min(deadline);
                 self.overflow.push_back(key);
             }
-        }
-    }
-
-    /// A timer on list `id` has just left the slab: count its key there as a tombstone.
-    fn forget(&mut self, id: ListId) {
-        let entries = &self.entries;
-        let is_live = |key| is_live(entries, key, id);
-        match id {
-            ListId::Due => self.due.forget_one(is_live),
-            ListId::Slot { level, slot } => self.levels[level as usize].forget(slot as usize, is_live),
-            ListId::Overflow => self.overflow.forget_one(is_live),
         }
     }
 
@@ -276,11 +261,15 @@ impl<T> Wheel<T> {
         }
     }
 
-    /// The earliest occupied slot: `(level, slot, first tick of the slot)`.
+    /// The earliest slot with a live timer: `(level, slot, first tick of the slot)`. An
+    /// occupied slot is skipped only if all its timers were cancelled since the last
+    /// settle, so after a settle this is the earliest occupied slot.
     fn next_slot(&self) -> Option<(usize, usize, u64)> {
         self.levels.iter().enumerate().find_map(|(level, lvl)| {
-            let slot = lvl.first_occupied()?;
             lvl.debug_assert_after(level, slot_for(self.elapsed, level));
+            let slot = lvl
+                .occupied_slots()
+                .find(|&slot| self.live(ListId::Slot { level: level as u8, slot: slot as u8 }) > 0)?;
             Some((level, slot, slot_start(self.elapsed, level, slot)))
         })
     }

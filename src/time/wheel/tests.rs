@@ -10,12 +10,12 @@
 //! Next to read: `tombstone_tests.rs`, lazy cancellation's own cases.
 
 use super::level::{slot_span, MAX_SPAN, NUM_LEVELS};
-use super::list::{is_live, List, ListId, TOMBSTONE_SLACK};
-use super::{TimerKey, Wheel, NEVER};
+use super::list::{is_live, List, ListId, TOMBSTONE_RATIO, TOMBSTONE_SLACK};
+use super::{TimerKey, Wheel, NEVER, SETTLE_BATCH};
 use std::collections::{BTreeMap, HashSet};
 
 /// splitmix64: a tiny, good-enough generator, so the tests need no `rand` dependency.
-pub(super) struct SplitMix(u64);
+pub(super) struct SplitMix(pub(super) u64);
 
 impl SplitMix {
     pub(super) fn next(&mut self) -> u64 {
@@ -74,20 +74,24 @@ impl Model {
     }
 }
 
-/// Checks every list against the slab: its live count, the tombstone bound, "empty means
-/// empty", the occupied bitmaps, and that each pending timer's key is live exactly once,
-/// in the list its entry names. O(timers), so tests call it now and then.
+/// Checks every list against the slab: its live count (less unsettled cancels), the
+/// tombstone bound, "empty means empty", the occupied bitmaps, and that each pending
+/// timer's key is live exactly once, in the list its entry names. O(timers), so tests
+/// call it now and then.
 pub(super) fn check_invariants<T>(wheel: &Wheel<T>) {
+    assert!(wheel.unsettled.len() < SETTLE_BATCH, "a full batch is settled at once");
     let mut live_keys = HashSet::new();
     let mut check = |list: &List, id: ListId| {
         for key in list.keys().filter(|&key| is_live(&wheel.entries, key, id)) {
             assert!(live_keys.insert(key), "{id:?}: key {key:?} is live twice");
         }
         let live = list.keys().filter(|&key| is_live(&wheel.entries, key, id)).count();
-        assert_eq!(live, list.live(), "{id:?}: live count");
-        assert!(list.live() > 0 || list.tombstones() == 0, "{id:?}: only tombstones left");
-        let bound = list.live() + TOMBSTONE_SLACK;
-        assert!(list.tombstones() <= bound, "{id:?}: {} tombstones > {bound}", list.tombstones());
+        assert_eq!(live, wheel.live(id), "{id:?}: live count");
+        // The bound is kept on the list's own count, which still counts unsettled cancels.
+        let tombstones = list.stored() - list.live();
+        assert!(list.live() > 0 || tombstones == 0, "{id:?}: only tombstones left");
+        let bound = TOMBSTONE_RATIO * list.live() + TOMBSTONE_SLACK;
+        assert!(tombstones <= bound, "{id:?}: {tombstones} tombstones > {bound}");
     };
     check(&wheel.due, ListId::Due);
     check(&wheel.overflow, ListId::Overflow);
@@ -207,7 +211,7 @@ fn matches_the_model_near_the_end_of_time() {
     run_against_model(7, scaled(4_000) as usize, (1 << 40) - 5); // just before a top-level block boundary
 }
 
-fn fire_all(wheel: &mut Wheel<u64>, now: u64) -> Vec<u64> {
+pub(super) fn fire_all(wheel: &mut Wheel<u64>, now: u64) -> Vec<u64> {
     let mut fired = Vec::new();
     wheel.advance(now, |_, v| fired.push(v));
     fired
