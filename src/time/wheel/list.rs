@@ -26,7 +26,8 @@
 //!    number more than `3L/4`, and each tombstone is removed once, so the passes cost
 //!    less than 4/3 of a key check per cancel, amortized: O(1). A queue is then never
 //!    longer than `4 × live + TOMBSTONE_SLACK` keys (8 bytes each), however long its
-//!    slot lives and however many timers come and go in it.
+//!    slot lives and however many timers come and go in it. The same pass shrinks a
+//!    buffer that a burst left more than four times too big, so memory stays O(live).
 //!
 //! Why a ratio of 3 rather than the textbook "more than half": at a ratio of 1, the
 //! passes cost up to two key checks per cancel, and measured on `cargo bench --bench
@@ -128,6 +129,12 @@ impl List {
         self.keys.len()
     }
 
+    /// Keys the queue's buffer can hold without growing (for tests of the memory bound).
+    #[cfg(test)]
+    pub(crate) fn capacity(&self) -> usize {
+        self.keys.capacity()
+    }
+
     /// Number of keys known to be tombstones.
     fn tombstones(&self) -> usize {
         self.keys.len() - self.live
@@ -202,6 +209,10 @@ impl List {
             kept += usize::from(is_live(key));
         }
         self.keys.truncate(kept);
+        // Give back what a burst left behind, so that the buffer, too, stays O(live).
+        if self.keys.capacity() > 4 * kept + KEEP_CAPACITY {
+            self.keys.shrink_to(2 * kept + KEEP_CAPACITY);
+        }
     }
 
     /// Takes every key out (live ones and tombstones, in order) and leaves the list

@@ -93,7 +93,9 @@ fn compaction_keeps_arrival_order() {
     for (i, &key) in keys.iter().enumerate() {
         if rng.below(10) < 8 {
             assert_eq!(wheel.cancel(key), Some(i as u64));
-            check_invariants(&wheel);
+            if i % 7 == 0 {
+                check_invariants(&wheel);
+            }
         } else {
             survivors.push(i as u64);
         }
@@ -103,6 +105,24 @@ fn compaction_keeps_arrival_order() {
     assert!(stored(&wheel, SLOT_AT_100) <= TOMBSTONE_RATIO * live + TOMBSTONE_SLACK);
     assert!(stored(&wheel, SLOT_AT_100) < 1_000, "compaction ran");
     assert_eq!(fire_all(&mut wheel, 100), survivors);
+}
+
+/// After a burst, compaction gives the buffer back too, not only the tombstones.
+#[test]
+fn a_burst_leaves_no_big_buffer_behind() {
+    let burst = if cfg!(miri) { 2_000 } else { 100_000 };
+    let mut wheel = Wheel::new(0);
+    let keys: Vec<TimerKey> = (0..burst).map(|i| wheel.insert(100, i)).collect();
+    assert!(wheel.list(SLOT_AT_100).capacity() >= burst as usize);
+    for &key in &keys[10..] {
+        wheel.cancel(key);
+    }
+    wheel.settle();
+    assert_eq!(wheel.live(SLOT_AT_100), 10);
+    let capacity = wheel.list(SLOT_AT_100).capacity();
+    assert!(capacity < 1_000, "the burst's buffer stayed: room for {capacity} keys");
+    assert_eq!(fire_all(&mut wheel, 100), (0..10).collect::<Vec<u64>>());
+    check_invariants(&wheel);
 }
 
 /// A cancelled key stays in its slot while the slab hands its slot to a new timer in the
@@ -176,7 +196,9 @@ fn a_full_batch_settles_by_itself() {
     for (i, &key) in keys.iter().take(SETTLE_BATCH).enumerate() {
         assert_eq!(wheel.unsettled.len(), i);
         wheel.cancel(key);
-        check_invariants(&wheel);
+        if !cfg!(miri) || i % 8 == 0 {
+            check_invariants(&wheel); // slow under Miri: it scans every list
+        }
     }
     assert!(wheel.unsettled.is_empty(), "the 64th cancel settled the batch");
     assert_eq!(wheel.len(), 200 - SETTLE_BATCH);
