@@ -88,13 +88,14 @@ fn churn_next_to_a_long_lived_timer_keeps_every_list_small() {
 fn compaction_keeps_arrival_order() {
     let mut rng = SplitMix(5);
     let mut wheel = Wheel::new(0);
-    let keys: Vec<TimerKey> = (0..1_000).map(|i| wheel.insert(100, i)).collect();
+    let n = if cfg!(miri) { 400 } else { 1_000 }; // enough to compact either way
+    let keys: Vec<TimerKey> = (0..n).map(|i| wheel.insert(100, i)).collect();
     let mut survivors = Vec::new();
     for (i, &key) in keys.iter().enumerate() {
         if rng.below(10) < 8 {
             assert_eq!(wheel.cancel(key), Some(i as u64));
-            if i % 7 == 0 {
-                check_invariants(&wheel);
+            if i % if cfg!(miri) { 97 } else { 7 } == 0 {
+                check_invariants(&wheel); // slow under Miri: it scans every list
             }
         } else {
             survivors.push(i as u64);
@@ -103,7 +104,7 @@ fn compaction_keeps_arrival_order() {
     assert_eq!(fire_all(&mut wheel, 10), [] as [u64; 0]); // settles
     let live = survivors.len();
     assert!(stored(&wheel, SLOT_AT_100) <= TOMBSTONE_RATIO * live + TOMBSTONE_SLACK);
-    assert!(stored(&wheel, SLOT_AT_100) < 1_000, "compaction ran");
+    assert!(stored(&wheel, SLOT_AT_100) < n as usize, "compaction ran");
     assert_eq!(fire_all(&mut wheel, 100), survivors);
 }
 
