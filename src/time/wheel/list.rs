@@ -30,9 +30,8 @@
 //!    buffer that a burst left more than four times too big, so memory stays O(live).
 //!
 //! Why a ratio of 3 rather than the textbook "more than half": at a ratio of 1, the
-//! passes cost up to two key checks per cancel, and measured on `cargo bench --bench
-//! wheel` that added about 12 ns per timer to "insert 1M, cancel all" (DESIGN.md §6),
-//! for half the worst-case garbage. A single pass is still O(L): a cancel that triggers
+//! passes cost up to two key checks per cancel, which added about 10 ns per timer to
+//! "insert 1M, cancel all" (of about 90; DESIGN.md §6), to halve the worst-case garbage. A single pass is still O(L): a cancel that triggers
 //! it waits for a whole list (milliseconds for a slot of a million keys).
 //!
 //! A key in list `id` is live iff the slab still holds its generation *and* the entry
