@@ -31,8 +31,9 @@
 //!
 //! Why a ratio of 3 rather than the textbook "more than half": at a ratio of 1, the
 //! passes cost up to two key checks per cancel, which added about 10 ns per timer to
-//! "insert 1M, cancel all" (of about 90; DESIGN.md §6), to halve the worst-case garbage. A single pass is still O(L): a cancel that triggers
-//! it waits for a whole list (milliseconds for a slot of a million keys).
+//! "insert 1M, cancel all" (of about 90; DESIGN.md §6), to halve the worst-case
+//! garbage. A single pass is still O(L): a cancel that triggers it waits for a whole
+//! list (milliseconds for a slot of a million keys).
 //!
 //! A key in list `id` is live iff the slab still holds its generation *and* the entry
 //! says it is on `id` ([`is_live`]). The second test costs nothing on a walk (the entry
