@@ -14,6 +14,10 @@
 //! `Vec<bool>`; the dead entries are popped later, and that cost is included) and a
 //! `BTreeMap<(deadline, id), id>` (what async-io uses). Plain `std::time::Instant`, the
 //! best of 3 rounds. Run with `cargo bench --bench wheel`.
+//!
+//! The wheel cancels lazily too (its lists keep tombstones, `src/time/wheel/list.rs`),
+//! but it pays as it goes: its batches of cancels are settled and its lists compacted
+//! inside the timed phases, all but the last batch of fewer than 64 cancels.
 
 use clockwork::time::wheel::{TimerKey, Wheel};
 use std::cmp::Reverse;

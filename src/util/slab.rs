@@ -149,6 +149,22 @@ impl<T> Slab<T> {
         self.get(key).is_some()
     }
 
+    /// The same answer as [`Slab::contains`], found by comparing generations only. That is
+    /// enough: a vacant slot already holds the generation of its *next* value, which no
+    /// key handed out so far carries. Since both kinds of slot hold a generation, the
+    /// compiler can read it without first branching on which kind the slot is, which is
+    /// what a scan over many keys of unpredictable liveness wants (the timer wheel's
+    /// tombstone compaction: a branch per key would make the CPU wait for each slot's
+    /// cache miss in turn instead of overlapping them).
+    pub(crate) fn contains_by_generation(&self, key: Key) -> bool {
+        match self.slots.get(key.index()) {
+            Some(Slot::Occupied { generation, .. } | Slot::Vacant { generation, .. }) => {
+                *generation == key.generation
+            }
+            None => false,
+        }
+    }
+
     /// Iterates over every live `(key, value)`.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (Key, &T)> {
         self.slots.iter().enumerate().filter_map(|(i, slot)| match slot {
@@ -180,6 +196,19 @@ mod tests {
         assert_eq!(slab.get(a), None, "the old key must not see the new value");
         assert_eq!(slab.remove(a), None);
         assert_eq!(slab.get(b), Some(&"b"));
+    }
+
+    #[test]
+    fn contains_by_generation_agrees_with_contains() {
+        let mut slab = Slab::new();
+        let mut keys: Vec<Key> = (0..8).map(|i| slab.insert(i)).collect();
+        for round in 0..4 {
+            slab.remove(keys[round * 2]); // free some slots, then reuse them
+            keys.push(slab.insert(100 + round));
+            for &key in keys.iter().chain([Key::INVALID, Key::from_u64(u64::MAX - 1)].iter()) {
+                assert_eq!(slab.contains_by_generation(key), slab.contains(key), "{key:?}");
+            }
+        }
     }
 
     #[test]

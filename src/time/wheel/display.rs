@@ -2,35 +2,26 @@
 //!
 //! **What this teaches.** A data structure you can print is a data structure you can
 //! watch. `examples/wheel.rs` prints a wheel after every step so you can see a timer
-//! cascade from level 2 to level 0. Counting a slot's entries walks its list, which is
-//! fine here: the inspector is for people, not for hot paths.
+//! cascade from level 2 to level 0. Each list counts its live timers, so the counts
+//! cost nothing; a slot that still holds tombstones (keys of cancelled timers, see
+//! `list.rs`) shows how many, so you can watch cancellation stay lazy.
 //!
 //! Next to read: `tests.rs`, the wheel checked against a `BTreeMap` model.
 
 use super::level::{slot_span, slot_start, NUM_LEVELS, SLOTS};
-use super::list::List;
+use super::list::ListId;
 use super::Wheel;
 use std::fmt;
 
 impl<T> Wheel<T> {
-    /// Number of timers on one list (walks it).
-    fn count(&self, list: &List) -> usize {
-        let mut n = 0;
-        let mut cursor = list.head();
-        while let Some(key) = cursor {
-            n += 1;
-            cursor = List::next_of(&self.entries, key);
-        }
-        n
-    }
-
-    /// `(slot, timers in it)` for every occupied slot of `level`.
-    fn occupied_slots(&self, level: usize) -> Vec<(usize, usize)> {
-        let lvl = &self.levels[level];
-        (0..SLOTS)
-            .filter(|&slot| lvl.occupied & (1 << slot) != 0)
-            .map(|slot| (slot, self.count(&lvl.slots[slot])))
-            .collect()
+    /// `(slot, live timers, tombstones)` for every occupied slot of `level`.
+    fn occupied_slots(&self, level: usize) -> Vec<(usize, usize, usize)> {
+        let counts = |slot: usize| {
+            let id = ListId::Slot { level: level as u8, slot: slot as u8 };
+            let live = self.live(id);
+            (slot, live, self.list(id).stored() - live)
+        };
+        self.levels[level].occupied_slots().map(counts).collect()
     }
 }
 
@@ -46,9 +37,9 @@ fn human(ms: u64) -> String {
 }
 
 /// One character per slot: `.` empty, `1`–`9` timers, `*` ten or more.
-fn bitmap_row(slots: &[(usize, usize)]) -> String {
+fn bitmap_row(slots: &[(usize, usize, usize)]) -> String {
     let mut row = vec!['.'; SLOTS];
-    for &(slot, n) in slots {
+    for &(slot, n, _) in slots {
         row[slot] = if n < 10 { char::from_digit(n as u32, 10).unwrap_or('*') } else { '*' };
     }
     row.into_iter().collect()
@@ -56,37 +47,40 @@ fn bitmap_row(slots: &[(usize, usize)]) -> String {
 
 impl<T> fmt::Display for Wheel<T> {
     /// Draws the wheel: one row of 64 slot cells per level, then the occupied slots with
-    /// their timer counts and the tick at which each will be processed.
+    /// their timer counts (and tombstones, if any) and the tick at which each will be
+    /// processed.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
             "wheel at tick {} ms: {} timer(s) ({} due now, {} beyond the top level)",
             self.elapsed,
             self.len(),
-            self.count(&self.due),
-            self.count(&self.overflow)
+            self.live(ListId::Due),
+            self.live(ListId::Overflow)
         )?;
         for level in 0..NUM_LEVELS {
             let slots = self.occupied_slots(level);
             let size = human(slot_span(level));
             writeln!(f, "  level {level} ({size:>9} slots) |{}|", bitmap_row(&slots))?;
-            for (slot, n) in slots {
+            for (slot, n, dead) in slots {
                 let start = slot_start(self.elapsed, level, slot);
-                writeln!(f, "      slot {slot:2}: {n} timer(s), processed at tick {start}")?;
+                let dead = if dead > 0 { format!(" + {dead} tombstone(s)") } else { String::new() };
+                writeln!(f, "      slot {slot:2}: {n} timer(s){dead}, processed at tick {start}")?;
             }
         }
         Ok(())
     }
 }
 
-/// A level's bitmap in binary (bit 0 on the right) and its `(slot, timers)` pairs.
-struct LevelDebug(u64, Vec<(usize, usize)>);
+/// A level's bitmap in binary (bit 0 on the right) and its `(slot, timers, tombstones)`
+/// triples.
+struct LevelDebug(u64, Vec<(usize, usize, usize)>);
 
 impl fmt::Debug for LevelDebug {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Level")
             .field("occupied", &format_args!("{:064b}", self.0))
-            .field("timers_per_slot", &self.1)
+            .field("timers_and_tombstones_per_slot", &self.1)
             .finish()
     }
 }
@@ -113,8 +107,8 @@ impl<T> fmt::Debug for Wheel<T> {
         f.debug_struct("Wheel")
             .field("elapsed", &self.elapsed)
             .field("len", &self.len())
-            .field("due", &self.count(&self.due))
-            .field("overflow", &self.count(&self.overflow))
+            .field("due", &self.live(ListId::Due))
+            .field("overflow", &self.live(ListId::Overflow))
             .field("overflow_min", &self.overflow_min)
             .field("levels", &LevelsDebug(self))
             .finish()

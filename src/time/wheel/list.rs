@@ -1,24 +1,69 @@
-//! A doubly linked list whose nodes live in the wheel's slab and link to each other by
-//! slab key.
+//! One timer list (a slot, the due list or the overflow list): a queue of slab keys in
+//! which a cancelled timer leaves a tombstone.
 //!
-//! **What this teaches.** Cancelling a timer must be O(1), and timers with equal deadlines
-//! must fire first-in first-out. A doubly linked list gives both: a node knows its
-//! neighbours, so it can unlink itself without a search, and appending at the tail keeps
-//! arrival order. Instead of pointers (tokio's intrusive lists, which need `unsafe` and
-//! pinned nodes), the links are generation-checked slab [`Key`]s: following a link is an
-//! index into a `Vec`, and safe code cannot dangle.
+//! **What this teaches.** With a million timers, the cost of a timer wheel is not its
+//! arithmetic but its cache misses, so the lists are built to touch as little cold
+//! memory as possible. Each list is a `VecDeque<Key>` in arrival order plus a count of
+//! its *live* keys:
 //!
-//! Rejected alternative: a `Vec` of keys per slot. Appending is cheap, but cancelling needs
-//! either a linear `retain` (O(slot length)) or `swap_remove` with a back-index in each
-//! entry (O(1), but it reorders the slot, so equal deadlines would no longer fire in FIFO
-//! order).
+//! * **insert** appends the key and bumps the count. The only cold memory it touches is
+//!   the new slab entry; the queue's tail is hot.
+//! * **cancel** removes the entry from the slab and leaves its key in the queue as a
+//!   **tombstone**: dead, because the slab bumped its slot's generation. No neighbour is
+//!   touched and nothing is searched; the count is corrected later (`cancel.rs`).
+//! * **expiry** (firing, cascading, refilling from overflow) walks the queue in order and
+//!   skips tombstones, so equal deadlines still leave first-in first-out.
 //!
-//! Next to read: `display.rs`, the inspector that draws the levels and their lists.
+//! Garbage is bounded by two rules, applied whenever a list's live count drops:
+//!
+//! 1. **Empty means empty:** when the live count reaches 0, every key is dropped, and the
+//!    slot's occupied bit is cleared. A slot of only tombstones is therefore never
+//!    "occupied", and `next_expiration` never reports it.
+//! 2. **Compaction:** when the tombstones exceed `TOMBSTONE_RATIO × live +
+//!    TOMBSTONE_SLACK` (with a ratio of 3: when more than three quarters of the queue is
+//!    garbage), one pass keeps only the live keys, in order. The pass reads one slab
+//!    generation per key, so it costs the queue's length `L`; the tombstones it removes
+//!    number more than `3L/4`, and each tombstone is removed once, so the passes cost
+//!    less than 4/3 of a key check per cancel, amortized: O(1). A queue is then never
+//!    longer than `4 × live + TOMBSTONE_SLACK` keys (8 bytes each), however long its
+//!    slot lives and however many timers come and go in it. The same pass shrinks a
+//!    buffer that a burst left more than four times too big, so memory stays O(live).
+//!
+//! Why a ratio of 3 rather than the textbook "more than half": at a ratio of 1, the
+//! passes cost up to two key checks per cancel, which added about 10 ns per timer to
+//! "insert 1M, cancel all" (of about 90; DESIGN.md §6), to halve the worst-case
+//! garbage. A single pass is still O(L): a cancel that triggers it waits for a whole
+//! list (milliseconds for a slot of a million keys).
+//!
+//! A key in list `id` is live iff the slab still holds its generation *and* the entry
+//! says it is on `id` ([`is_live`]). The second test costs nothing on a walk (the entry
+//! is read anyway) and keeps walks honest even if a slab slot's 32-bit generation wrapped
+//! while an old key of it waited: handling a timer always moves it off this list, so no
+//! timer is handled twice. Compaction, which reads no entry, checks the generation only.
+//!
+//! A timer that moves to another list (a cascade, or an overflow refill) moves by key:
+//! the whole old queue is taken out and walked, so no copy of the key is left behind.
+//! `Wheel::reset` instead re-keys the timer (cancel + insert), because its old key stays
+//! in the old queue as a tombstone and would otherwise be live twice if the timer landed
+//! in the same list again.
+//!
+//! Rejected alternative: a doubly linked list threaded through the slab by key (this
+//! wheel's first design). It unlinks exactly and leaves no garbage, but insert writes
+//! the old tail entry and cancel writes both neighbours: four to five random cache
+//! misses per timer at 1M timers, about 2.5× slower on "insert 1M, cancel all" than
+//! these queues (DESIGN.md §6). Also rejected: `swap_remove` with a back-index in each
+//! entry (exact and O(1), but it reorders the slot, so equal deadlines would no longer
+//! fire FIFO), and tokio's intrusive pointer lists (`unsafe` and pinned nodes).
+//!
+//! Next to read: `cancel.rs`, where cancels leave tombstones and lists learn of them.
 
 use crate::util::slab::{Key, Slab};
+use std::collections::VecDeque;
 
-/// Which list an entry is on, so that `cancel` can find the list head in O(1).
+/// Which list an entry is on, so that a cancel can find its list's count in O(1).
+/// Aligned to 4 bytes so that `cancel` writes it with one store instead of two.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(align(4))]
 pub(crate) enum ListId {
     /// Due now: fired by the next `poll`/`advance`, in this order.
     Due,
@@ -28,100 +73,162 @@ pub(crate) enum ListId {
     Overflow,
 }
 
-/// One timer: its deadline, its place in a list, and the caller's value.
+/// One timer: its deadline, the list whose queue holds its live key, and the caller's
+/// value. No links: the entry never needs to know its neighbours.
 #[derive(Debug)]
 pub(crate) struct Entry<T> {
     pub(crate) deadline: u64,
     pub(crate) list: ListId,
-    prev: Option<Key>,
-    next: Option<Key>,
     pub(crate) value: T,
 }
 
-impl<T> Entry<T> {
-    /// A node that is not linked into any list yet.
-    pub(crate) fn new(deadline: u64, value: T) -> Self {
-        Entry { deadline, list: ListId::Due, prev: None, next: None, value }
-    }
+/// `true` iff `key`, found in the queue of list `id`, names a pending timer on that list
+/// (see the module docs for why both tests).
+pub(crate) fn is_live<T>(entries: &Slab<Entry<T>>, key: Key, id: ListId) -> bool {
+    entries.get(key).is_some_and(|entry| entry.list == id)
 }
 
-/// The head and tail keys of one list. `Copy`, so the wheel can take a list out of its
-/// slot, edit it together with the slab (two disjoint borrows), and store it back.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// A list is compacted when its tombstones exceed `TOMBSTONE_RATIO × live +
+/// TOMBSTONE_SLACK` (see the module docs for the choice of 3).
+pub(crate) const TOMBSTONE_RATIO: usize = 3;
+
+/// The slack keeps small lists from compacting over and over: a slot with one live timer
+/// and a few cancelled ones just waits for its expiry.
+pub(crate) const TOMBSTONE_SLACK: usize = 64;
+
+/// An emptied list keeps a buffer of up to this many keys (2 KiB), so a steady state of
+/// timers allocates nothing; a bigger buffer (left by a burst) is given back.
+const KEEP_CAPACITY: usize = 256;
+
+/// One list: keys in arrival order, some of them tombstones.
+///
+/// Invariants, restored by every method that lowers `live`:
+/// * `live` counts the live keys in `keys` plus the list's unsettled cancels
+///   (`cancel.rs`); each live timer's key appears exactly once;
+/// * `live == 0` implies `keys` is empty;
+/// * `keys.len() - live` is at most `TOMBSTONE_RATIO × live + TOMBSTONE_SLACK`.
+#[derive(Debug, Default)]
 pub(crate) struct List {
-    head: Option<Key>,
-    tail: Option<Key>,
-}
-
-/// Follows a link that the list's own bookkeeping says is live. A miss is a wheel bug,
-/// so it panics with the key rather than corrupting the list further.
-fn node<T>(slab: &mut Slab<Entry<T>>, key: Key) -> &mut Entry<T> {
-    slab.get_mut(key).unwrap_or_else(|| panic!("timer wheel list links to a removed entry {key:?}"))
+    keys: VecDeque<Key>,
+    live: usize,
 }
 
 impl List {
+    /// `true` if no live timer is on this list (there are then no tombstones either).
     pub(crate) fn is_empty(&self) -> bool {
-        self.head.is_none()
+        self.live == 0
     }
 
-    /// The first key, for walking the list (inspector, tests).
-    pub(crate) fn head(&self) -> Option<Key> {
-        self.head
+    /// Number of live timers on this list.
+    pub(crate) fn live(&self) -> usize {
+        self.live
     }
 
-    /// The key after `key` (for walking the list).
-    pub(crate) fn next_of<T>(slab: &Slab<Entry<T>>, key: Key) -> Option<Key> {
-        slab.get(key).and_then(|entry| entry.next)
+    /// Number of keys in the queue, tombstones included (for the inspector and tests).
+    pub(crate) fn stored(&self) -> usize {
+        self.keys.len()
     }
 
-    /// Appends the (unlinked) entry at `key`, recording `id` in it.
-    pub(crate) fn push_back<T>(&mut self, slab: &mut Slab<Entry<T>>, key: Key, id: ListId) {
-        let entry = node(slab, key);
-        entry.list = id;
-        entry.prev = self.tail;
-        entry.next = None;
-        match self.tail {
-            Some(tail) => node(slab, tail).next = Some(key),
-            None => self.head = Some(key),
+    /// Keys the queue's buffer can hold without growing (for tests of the memory bound).
+    #[cfg(test)]
+    pub(crate) fn capacity(&self) -> usize {
+        self.keys.capacity()
+    }
+
+    /// Number of keys known to be tombstones.
+    fn tombstones(&self) -> usize {
+        self.keys.len() - self.live
+    }
+
+    /// `true` if either garbage rule of the module docs is due.
+    fn needs_sweep(&self) -> bool {
+        self.live == 0 || self.tombstones() > TOMBSTONE_RATIO * self.live + TOMBSTONE_SLACK
+    }
+
+    /// Every key in order, tombstones included; callers filter with [`is_live`].
+    pub(crate) fn keys(&self) -> impl Iterator<Item = Key> + '_ {
+        self.keys.iter().copied()
+    }
+
+    /// Appends the key of a timer whose entry already names this list.
+    pub(crate) fn push_back(&mut self, key: Key) {
+        self.keys.push_back(key);
+        self.live += 1;
+    }
+
+    /// Removes and returns the first live key (the tombstones before it go too).
+    pub(crate) fn pop_front(&mut self, mut is_live: impl FnMut(Key) -> bool) -> Option<Key> {
+        while let Some(key) = self.keys.pop_front() {
+            if is_live(key) {
+                self.live -= 1;
+                self.collect_garbage(is_live);
+                return Some(key);
+            }
         }
-        self.tail = Some(key);
+        debug_assert_eq!(self.live, 0, "a list ran out of keys while counting live ones");
+        None
     }
 
-    /// Unlinks and returns the first key; the entry stays in the slab.
-    pub(crate) fn pop_front<T>(&mut self, slab: &mut Slab<Entry<T>>) -> Option<Key> {
-        let key = self.head?;
-        let next = node(slab, key).next.take();
-        self.head = next;
-        match next {
-            Some(next) => node(slab, next).prev = None,
-            None => self.tail = None,
+    /// One live timer of this list has left the slab (cancelled or reset): its key is
+    /// a tombstone now. Call [`List::collect_garbage`] once every such count is in.
+    pub(crate) fn note_cancelled(&mut self) {
+        debug_assert!(self.live > 0, "a cancel on a list with no live timers");
+        self.live -= 1;
+    }
+
+    /// Applies the two garbage rules of the module docs, if either is due. O(1)
+    /// amortized, given that the live count is exact.
+    #[inline]
+    pub(crate) fn collect_garbage(&mut self, is_live: impl FnMut(Key) -> bool) {
+        if self.needs_sweep() {
+            self.sweep(is_live);
         }
-        Some(key)
     }
 
-    /// Unlinks the entry at `key`, which stays in the slab (to be linked elsewhere).
-    pub(crate) fn unlink_live<T>(&mut self, slab: &mut Slab<Entry<T>>, key: Key) {
-        let entry = node(slab, key);
-        let (prev, next) = (entry.prev.take(), entry.next.take());
-        self.join(slab, prev, next);
-    }
-
-    /// Repairs the list after `removed` (already taken out of the slab) left it. O(1):
-    /// this is why cancel is O(1).
-    pub(crate) fn unlink<T>(&mut self, slab: &mut Slab<Entry<T>>, removed: &Entry<T>) {
-        self.join(slab, removed.prev, removed.next);
-    }
-
-    /// Makes the two former neighbours of an unlinked node point at each other (or makes
-    /// them the new head/tail).
-    fn join<T>(&mut self, slab: &mut Slab<Entry<T>>, prev: Option<Key>, next: Option<Key>) {
-        match prev {
-            Some(prev) => node(slab, prev).next = next,
-            None => self.head = next,
+    /// The rare part of [`List::collect_garbage`], kept out of line.
+    #[cold]
+    #[inline(never)]
+    fn sweep(&mut self, mut is_live: impl FnMut(Key) -> bool) {
+        if self.live == 0 {
+            // Rule 1: only tombstones are left; no need to look at them.
+            self.keys.clear();
+            if self.keys.capacity() > KEEP_CAPACITY {
+                self.keys = VecDeque::new();
+            }
+            return;
         }
-        match next {
-            Some(next) => node(slab, next).prev = prev,
-            None => self.tail = prev,
+        // Rule 2: most of the queue is garbage, so this pass pays for itself. It copies
+        // every key and moves past it only if it is live, rather than `retain`'s "keep it
+        // if live": liveness is a coin flip here, and a branch on it would make the CPU
+        // wait for each key's slab read in turn instead of overlapping them.
+        let keys = self.keys.make_contiguous();
+        let mut kept = 0;
+        for i in 0..keys.len() {
+            let key = keys[i];
+            keys[kept] = key;
+            kept += usize::from(is_live(key));
+        }
+        self.keys.truncate(kept);
+        // Give back what a burst left behind, so that the buffer, too, stays O(live).
+        if self.keys.capacity() > 4 * kept + KEEP_CAPACITY {
+            self.keys.shrink_to(2 * kept + KEEP_CAPACITY);
+        }
+    }
+
+    /// Takes every key out (live ones and tombstones, in order) and leaves the list
+    /// empty; the caller moves the live timers elsewhere.
+    pub(crate) fn take_keys(&mut self) -> VecDeque<Key> {
+        self.live = 0;
+        std::mem::take(&mut self.keys)
+    }
+
+    /// Gives an emptied buffer from [`List::take_keys`] back to this (still empty) list,
+    /// so that the next timers here reuse its allocation.
+    pub(crate) fn reuse(&mut self, mut keys: VecDeque<Key>) {
+        debug_assert!(self.keys.is_empty(), "reusing a buffer on a list that refilled");
+        keys.clear();
+        if keys.capacity() <= KEEP_CAPACITY {
+            self.keys = keys;
         }
     }
 }

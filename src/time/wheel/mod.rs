@@ -27,7 +27,8 @@
 //! * `slot_for(deadline, level)`: bits `6·level .. 6·level+6` of the deadline.
 //! * Next expiry: the lowest set bit (`trailing_zeros`) of the lowest non-empty level's
 //!   `occupied` bitmap. Every level-L slot starts after every level-(L−1) slot, so the
-//!   search looks at six words at most, never at a list.
+//!   search looks at six words (and, just after cancels, a few live counts), never at
+//!   the keys in a list.
 //!
 //! ## Cascading
 //!
@@ -44,18 +45,33 @@
 //!   the clock is close enough; it never fires early.
 //! * `u64::MAX` means "never" and never fires: the wheel's clock stops at `u64::MAX - 1`.
 //!
+//! ## Lists and cancellation
+//!
+//! Every timer lives in one slab (`util::slab`); a slot, the due list and the overflow
+//! list each hold a queue of slab keys plus a count of the live ones. Cancel only removes
+//! the entry from the slab: the key left in the queue is a *tombstone*, skipped when the
+//! slot expires and swept when a queue holds too many. The counts are corrected in
+//! batches. `list.rs` (the queues, the garbage bound) and `cancel.rs` (the batches)
+//! explain why: cache misses.
+//!
 //! Next to read: `level.rs` (the arithmetic), then `list.rs` (the slot lists),
-//! `display.rs` (the inspector) and `tests.rs` (the model test).
+//! `cancel.rs` (cancellation), `display.rs` (the inspector), `tests.rs` (the model test)
+//! and `tombstone_tests.rs`.
 
+mod cancel;
 mod display;
 mod level;
 mod list;
 #[cfg(all(test, not(loom)))]
 mod tests;
+#[cfg(all(test, not(loom)))]
+mod tombstone_tests;
 
+use self::cancel::SETTLE_BATCH;
 use self::level::{level_for, slot_for, slot_start, Level, MAX_SPAN, NUM_LEVELS};
-use self::list::{Entry, List, ListId};
+use self::list::{is_live, Entry, List, ListId};
 use crate::util::slab::{Key, Slab};
+use std::collections::VecDeque;
 
 /// Identifies one timer in one [`Wheel`]. Stale keys (timer fired or cancelled) are
 /// detected by a generation counter and simply find nothing. A key is only meaningful to
@@ -76,7 +92,7 @@ pub struct Wheel<T> {
     /// The wheel's current tick: every deadline `<= elapsed` has been handed out or is in
     /// the `due` list. Never goes backwards.
     elapsed: u64,
-    /// Boxed so a `Wheel` is small to move (6 × 64 lists inline would be ~9 KiB).
+    /// Boxed so a `Wheel` is small to move (6 × 64 lists inline would be ~15 KiB).
     levels: Box<[Level; NUM_LEVELS]>,
     /// Timers that are due now, in the order they will be handed out.
     due: List,
@@ -85,9 +101,14 @@ pub struct Wheel<T> {
     /// A lower bound on the deadlines in `overflow` (`u64::MAX` if none can ever fire).
     /// Exact after every rescan; cancelling does not raise it (that would need a scan).
     overflow_min: u64,
-    /// Every timer, wherever it is linked. Inserting reuses a freed slot when there is
-    /// one, so a steady state of timers allocates nothing.
+    /// Every pending timer; its `list` field names the one list whose queue holds its
+    /// live key. Inserting reuses a freed slot when there is one, so a steady state of
+    /// timers allocates nothing.
     entries: Slab<Entry<T>>,
+    /// The list of each timer cancelled since the last [`Wheel::settle`], whose live
+    /// count still includes it (fewer than `SETTLE_BATCH`). `cancel` only appends here,
+    /// so that it touches no list; `cancel.rs` explains why.
+    unsettled: Vec<ListId>,
 }
 
 /// The wheel's clock never reaches `u64::MAX`, so a `u64::MAX` deadline never fires.
@@ -103,6 +124,7 @@ impl<T> Wheel<T> {
             overflow: List::default(),
             overflow_min: NEVER,
             entries: Slab::new(),
+            unsettled: Vec::with_capacity(SETTLE_BATCH),
         }
     }
 
@@ -123,32 +145,10 @@ impl<T> Wheel<T> {
 
     /// Adds a timer due at tick `deadline` (`u64::MAX` = never) and returns its key. O(1).
     pub fn insert(&mut self, deadline: u64, value: T) -> TimerKey {
-        let key = self.entries.insert(Entry::new(deadline, value));
-        self.link(key, deadline);
+        let list = list_for(self.elapsed, deadline);
+        let key = self.entries.insert(Entry { deadline, list, value });
+        self.push(list, key, deadline);
         TimerKey(key)
-    }
-
-    /// Removes a timer that has not been handed out yet and returns its value; `None` if
-    /// it already fired or was cancelled. O(1): the entry unlinks itself from its list.
-    pub fn cancel(&mut self, key: TimerKey) -> Option<T> {
-        let entry = self.entries.remove(key.0)?;
-        self.unlink_removed(&entry);
-        Some(entry.value)
-    }
-
-    /// Moves a pending timer to a new deadline, keeping its key; `false` if the key is
-    /// stale. The timer goes to the back of its new slot, as if newly inserted.
-    pub fn reset(&mut self, key: TimerKey, deadline: u64) -> bool {
-        let Some(entry) = self.entries.get_mut(key.0) else {
-            return false;
-        };
-        entry.deadline = deadline;
-        let id = entry.list;
-        let mut list = self.take_list(id);
-        list.unlink_live(&mut self.entries, key.0);
-        self.put_list(id, list);
-        self.link(key.0, deadline);
-        true
     }
 
     /// The value of a pending timer (e.g. to update a stored waker).
@@ -169,9 +169,10 @@ impl<T> Wheel<T> {
     /// The earliest tick at which `poll`/`advance` may have work: a lower bound on the
     /// next deadline, and exact for timers already at level 0. For a timer on a higher
     /// level it is the tick its slot cascades; for the overflow list it may be an old,
-    /// cancelled deadline. `None` if no timer can ever fire. O(levels), no list is read.
+    /// cancelled deadline. `None` if no timer can ever fire. O(levels), no list is read:
+    /// a slot holding only tombstones is never marked occupied.
     pub fn next_expiration(&self) -> Option<u64> {
-        if !self.due.is_empty() {
+        if self.live(ListId::Due) > 0 {
             return Some(self.elapsed);
         }
         if let Some((_, _, start)) = self.next_slot() {
@@ -194,9 +195,12 @@ impl<T> Wheel<T> {
     /// and `now` is capped at `u64::MAX - 1` so that `u64::MAX` (never) cannot come due.
     pub fn poll(&mut self, now: u64) -> Option<(TimerKey, T)> {
         let now = now.clamp(self.elapsed, NEVER - 1);
+        if !self.unsettled.is_empty() {
+            self.settle(); // expiry below takes whole lists: their counts must be exact
+        }
         loop {
-            if let Some(key) = self.due.pop_front(&mut self.entries) {
-                let entry = self.entries.remove(key).expect("due list holds live entries");
+            if let Some(key) = self.due.pop_front(|key| is_live(&self.entries, key, ListId::Due)) {
+                let entry = self.entries.remove(key).expect("pop_front returns live keys only");
                 return Some((TimerKey(key), entry.value));
             }
             match self.next_slot() {
@@ -223,90 +227,64 @@ impl<T> Wheel<T> {
         self.due = List::default();
         self.overflow = List::default();
         self.overflow_min = NEVER;
+        self.unsettled.clear();
         self.entries.drain().into_iter().map(|entry| entry.value).collect()
     }
 
     // ===== internals =====
 
-    /// Links the (unlinked) entry at `key` into the list its deadline belongs to now.
-    fn link(&mut self, key: Key, deadline: u64) {
-        let id = if deadline <= self.elapsed {
-            ListId::Due
-        } else {
-            match level_for(self.elapsed, deadline) {
-                level if level < NUM_LEVELS => {
-                    ListId::Slot { level: level as u8, slot: slot_for(deadline, level) as u8 }
-                }
-                _ => {
-                    self.overflow_min = self.overflow_min.min(deadline);
-                    ListId::Overflow
-                }
-            }
-        };
-        let mut list = self.take_list(id);
-        list.push_back(&mut self.entries, key, id);
-        self.put_list(id, list);
-    }
-
-    /// Repairs the list of an entry that was just removed from the slab.
-    fn unlink_removed(&mut self, removed: &Entry<T>) {
-        let mut list = self.take_list(removed.list);
-        list.unlink(&mut self.entries, removed);
-        self.put_list(removed.list, list);
-    }
-
-    /// Copies a list head out (lists are two keys, `Copy`), so that it can be edited
-    /// together with the slab; `put_list` stores it back and keeps the bitmap in step.
-    fn take_list(&self, id: ListId) -> List {
+    /// Appends `key` (whose entry already names `id`) to list `id`.
+    fn push(&mut self, id: ListId, key: Key, deadline: u64) {
         match id {
-            ListId::Due => self.due,
-            ListId::Overflow => self.overflow,
-            ListId::Slot { level, slot } => self.levels[level as usize].slots[slot as usize],
-        }
-    }
-
-    fn put_list(&mut self, id: ListId, list: List) {
-        match id {
-            ListId::Due => self.due = list,
-            ListId::Overflow => self.overflow = list,
-            ListId::Slot { level, slot } => {
-                let level = &mut self.levels[level as usize];
-                let slot = slot as usize;
-                level.slots[slot] = list;
-                if list.is_empty() {
-                    level.clear_occupied(slot);
-                } else {
-                    level.set_occupied(slot);
-                }
+            ListId::Due => self.due.push_back(key),
+            ListId::Slot { level, slot } => self.levels[level as usize].push(slot as usize, key),
+            ListId::Overflow => {
+                self.overflow_min = self.overflow_min.min(deadline);
+                self.overflow.push_back(key);
             }
         }
     }
 
-    /// The earliest occupied slot: `(level, slot, first tick of the slot)`.
+    /// Moves every live timer among `keys`, just taken out of list `from`, to the list its
+    /// deadline belongs to now, in order; tombstones are dropped. Leaves `keys` empty.
+    fn relink_all(&mut self, keys: &mut VecDeque<Key>, from: ListId) {
+        for key in keys.drain(..) {
+            let Some(entry) = self.entries.get_mut(key).filter(|entry| entry.list == from) else {
+                continue; // a tombstone: its timer was cancelled or reset
+            };
+            let deadline = entry.deadline;
+            entry.list = list_for(self.elapsed, deadline);
+            let to = entry.list;
+            let from_level_0 = matches!(from, ListId::Slot { level: 0, .. });
+            debug_assert!(!from_level_0 || to == ListId::Due, "a level-0 slot held a later tick {deadline}");
+            self.push(to, key, deadline);
+        }
+    }
+
+    /// The earliest slot with a live timer: `(level, slot, first tick of the slot)`. An
+    /// occupied slot is skipped only if all its timers were cancelled since the last
+    /// settle, so after a settle this is the earliest occupied slot.
     fn next_slot(&self) -> Option<(usize, usize, u64)> {
         self.levels.iter().enumerate().find_map(|(level, lvl)| {
-            let slot = lvl.first_occupied()?;
             lvl.debug_assert_after(level, slot_for(self.elapsed, level));
+            let slot = lvl
+                .occupied_slots()
+                .find(|&slot| self.live(ListId::Slot { level: level as u8, slot: slot as u8 }) > 0)?;
             Some((level, slot, slot_start(self.elapsed, level, slot)))
         })
     }
 
     /// The clock has reached `start`, the first tick of `slot` on `level`: move its timers
     /// to where they belong now. Those due at `start` join `due` in arrival order; the
-    /// rest go to a lower level. None can come back to this slot, so the list can be
-    /// drained in place.
+    /// rest go to a lower level. None can come back to this slot, so its emptied buffer
+    /// can be handed back to it afterwards.
     fn expire_slot(&mut self, level: usize, slot: usize, start: u64) {
         debug_assert!(start >= self.elapsed, "slot start {start} is behind the clock {}", self.elapsed);
         self.elapsed = start;
-        let id = ListId::Slot { level: level as u8, slot: slot as u8 };
         crate::trace::cascade(level, slot);
-        let mut list = self.take_list(id);
-        self.put_list(id, List::default());
-        while let Some(key) = list.pop_front(&mut self.entries) {
-            let deadline = self.entries.get(key).expect("slot lists hold live entries").deadline;
-            debug_assert!(level > 0 || deadline == start, "level 0 slot at {start} holds {deadline}");
-            self.link(key, deadline);
-        }
+        let mut keys = self.levels[level].take(slot);
+        self.relink_all(&mut keys, ListId::Slot { level: level as u8, slot: slot as u8 });
+        self.levels[level].give_back(slot, keys);
     }
 
     /// Moves the clock to `now` when no slot is due before it. Returns `false` if that
@@ -331,23 +309,28 @@ impl<T> Wheel<T> {
 
     /// Walks the overflow list (rare: once per `2^36`-tick block the clock enters).
     fn exact_overflow_min(&self) -> u64 {
-        let mut min = NEVER;
-        let mut cursor = self.overflow.head();
-        while let Some(key) = cursor {
-            min = min.min(self.entries.get(key).expect("overflow holds live entries").deadline);
-            cursor = List::next_of(&self.entries, key);
-        }
-        min
+        let live = self.overflow.keys().filter(|&key| is_live(&self.entries, key, ListId::Overflow));
+        live.filter_map(|key| self.entries.get(key)).map(|entry| entry.deadline).min().unwrap_or(NEVER)
     }
 
     /// Re-links every overflow timer relative to the new clock; those still too far stay.
     fn refill_from_overflow(&mut self) {
-        let mut list = std::mem::take(&mut self.overflow);
+        let mut keys = self.overflow.take_keys();
         self.overflow_min = NEVER;
-        while let Some(key) = list.pop_front(&mut self.entries) {
-            let deadline = self.entries.get(key).expect("overflow holds live entries").deadline;
-            self.link(key, deadline);
+        self.relink_all(&mut keys, ListId::Overflow);
+    }
+}
+
+/// The list a timer due at `deadline` belongs on when the clock reads `elapsed`.
+fn list_for(elapsed: u64, deadline: u64) -> ListId {
+    if deadline <= elapsed {
+        return ListId::Due;
+    }
+    match level_for(elapsed, deadline) {
+        level if level < NUM_LEVELS => {
+            ListId::Slot { level: level as u8, slot: slot_for(deadline, level) as u8 }
         }
+        _ => ListId::Overflow,
     }
 }
 

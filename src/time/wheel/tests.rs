@@ -4,16 +4,18 @@
 //! side by side with an obviously correct slow one. The model here is a
 //! `BTreeMap<(deadline, seq), id>`: "fire everything `<= now` in key order" is the whole
 //! specification. Random operation sequences (seeded, so every failure reproduces) then
-//! compare the two after each step.
+//! compare the two after each step, and check the wheel's own invariants (live counts,
+//! tombstone bound, bitmaps) as they go.
 //!
-//! Next to read: `src/time/clock.rs`, where `Instant`s become the wheel's ticks.
+//! Next to read: `tombstone_tests.rs`, lazy cancellation's own cases.
 
 use super::level::{slot_span, MAX_SPAN, NUM_LEVELS};
-use super::{TimerKey, Wheel, NEVER};
-use std::collections::BTreeMap;
+use super::list::{is_live, List, ListId, TOMBSTONE_RATIO, TOMBSTONE_SLACK};
+use super::{TimerKey, Wheel, NEVER, SETTLE_BATCH};
+use std::collections::{BTreeMap, HashSet};
 
 /// splitmix64: a tiny, good-enough generator, so the tests need no `rand` dependency.
-pub(super) struct SplitMix(u64);
+pub(super) struct SplitMix(pub(super) u64);
 
 impl SplitMix {
     pub(super) fn next(&mut self) -> u64 {
@@ -72,6 +74,37 @@ impl Model {
     }
 }
 
+/// Checks every list against the slab: its live count (less unsettled cancels), the
+/// tombstone bound, "empty means empty", the occupied bitmaps, and that each pending
+/// timer's key is live exactly once, in the list its entry names. O(timers), so tests
+/// call it now and then.
+pub(super) fn check_invariants<T>(wheel: &Wheel<T>) {
+    assert!(wheel.unsettled.len() < SETTLE_BATCH, "a full batch is settled at once");
+    let mut live_keys = HashSet::new();
+    let mut check = |list: &List, id: ListId| {
+        for key in list.keys().filter(|&key| is_live(&wheel.entries, key, id)) {
+            assert!(live_keys.insert(key), "{id:?}: key {key:?} is live twice");
+        }
+        let live = list.keys().filter(|&key| is_live(&wheel.entries, key, id)).count();
+        assert_eq!(live, wheel.live(id), "{id:?}: live count");
+        // The bound is kept on the list's own count, which still counts unsettled cancels.
+        let tombstones = list.stored() - list.live();
+        assert!(list.live() > 0 || tombstones == 0, "{id:?}: only tombstones left");
+        let bound = TOMBSTONE_RATIO * list.live() + TOMBSTONE_SLACK;
+        assert!(tombstones <= bound, "{id:?}: {tombstones} tombstones > {bound}");
+    };
+    check(&wheel.due, ListId::Due);
+    check(&wheel.overflow, ListId::Overflow);
+    for (level, lvl) in wheel.levels.iter().enumerate() {
+        for (slot, list) in lvl.slots.iter().enumerate() {
+            check(list, ListId::Slot { level: level as u8, slot: slot as u8 });
+            let occupied = lvl.occupied >> slot & 1 == 1;
+            assert_eq!(occupied, !list.is_empty(), "level {level} slot {slot}: bitmap");
+        }
+    }
+    assert_eq!(live_keys.len(), wheel.len(), "every pending timer is on exactly one list");
+}
+
 /// A deadline from a mix that reaches every level, the overflow list, the past and "never".
 fn random_deadline(rng: &mut SplitMix, now: u64) -> u64 {
     match rng.below(20) {
@@ -109,7 +142,7 @@ fn run_against_model(seed: u64, ops: usize, start: u64) {
     let mut model = Model { now: start, seq: 0, timers: BTreeMap::new(), where_is: BTreeMap::new() };
     let mut keys: Vec<(u64, TimerKey)> = Vec::new();
     for step in 0..ops as u64 {
-        match rng.below(10) {
+        match rng.below(11) {
             0..=4 => {
                 let deadline = random_deadline(&mut rng, wheel.elapsed());
                 keys.push((step, wheel.insert(deadline, step)));
@@ -120,6 +153,20 @@ fn run_against_model(seed: u64, ops: usize, start: u64) {
                 let expected = model.cancel(id).then_some(id);
                 assert_eq!(wheel.cancel(key), expected, "seed {seed} step {step}: cancel {id}");
                 assert_eq!(wheel.cancel(key), None, "seed {seed} step {step}: second cancel");
+            }
+            7 if !keys.is_empty() => {
+                // reset = cancel + insert under a new key; the value (the id) stays.
+                let i = rng.below(keys.len() as u64) as usize;
+                let (id, key) = keys[i];
+                let deadline = random_deadline(&mut rng, wheel.elapsed());
+                let pending = model.cancel(id);
+                let new_key = wheel.reset(key, deadline);
+                assert_eq!(new_key.is_some(), pending, "seed {seed} step {step}: reset {id}");
+                if let Some(new_key) = new_key {
+                    model.insert(deadline, id);
+                    keys[i] = (id, new_key);
+                    assert_eq!(wheel.cancel(key), None, "seed {seed} step {step}: old key is stale");
+                }
             }
             _ => {
                 let now = random_advance(&mut rng, &wheel);
@@ -134,23 +181,37 @@ fn run_against_model(seed: u64, ops: usize, start: u64) {
             let next = wheel.next_expiration().expect("a timer can fire, so there is a next expiry");
             assert!(next <= earliest, "seed {seed} step {step}: next {next} > earliest {earliest}");
         }
+        if step % 64 == 0 {
+            check_invariants(&wheel);
+        }
+    }
+    check_invariants(&wheel);
+}
+
+/// Miri runs every test about a thousand times slower, so the big ones shrink under it.
+pub(super) fn scaled(n: u64) -> u64 {
+    if cfg!(miri) {
+        (n / 500).max(200)
+    } else {
+        n
     }
 }
 
 #[test]
 fn matches_the_model_on_random_operations() {
-    for seed in 0..12 {
-        run_against_model(seed, 6_000, 0);
+    let seeds = if cfg!(miri) { 2 } else { 12 };
+    for seed in 0..seeds {
+        run_against_model(seed, scaled(6_000) as usize, 0);
     }
 }
 
 #[test]
 fn matches_the_model_near_the_end_of_time() {
-    run_against_model(99, 4_000, NEVER - 3 * MAX_SPAN);
-    run_against_model(7, 4_000, (1 << 40) - 5); // just before a top-level block boundary
+    run_against_model(99, scaled(4_000) as usize, NEVER - 3 * MAX_SPAN);
+    run_against_model(7, scaled(4_000) as usize, (1 << 40) - 5); // just before a top-level block boundary
 }
 
-fn fire_all(wheel: &mut Wheel<u64>, now: u64) -> Vec<u64> {
+pub(super) fn fire_all(wheel: &mut Wheel<u64>, now: u64) -> Vec<u64> {
     let mut fired = Vec::new();
     wheel.advance(now, |_, v| fired.push(v));
     fired
@@ -248,13 +309,16 @@ fn max_deadline_never_fires_even_after_huge_jumps() {
 #[test]
 fn reset_moves_a_timer_earlier_later_and_into_the_past() {
     let mut wheel = Wheel::new(0);
-    let key = wheel.insert(1_000, 'x');
-    assert!(wheel.reset(key, 5_000));
+    let first = wheel.insert(1_000, 'x');
+    let later = wheel.reset(first, 5_000).expect("pending");
+    assert_eq!(wheel.deadline(first), None, "reset re-keys: the old key is stale");
     assert_eq!(fire_all_chars(&mut wheel, 4_999), "");
-    assert!(wheel.reset(key, 10));
-    assert_eq!(wheel.deadline(key), Some(10)); // clock at 4 999: 10 is in the past
+    let past = wheel.reset(later, 10).expect("still pending");
+    assert_eq!(wheel.deadline(past), Some(10)); // clock at 4 999: 10 is in the past
     assert_eq!(fire_all_chars(&mut wheel, 4_999), "x");
-    assert!(!wheel.reset(key, 6_000), "a fired timer cannot be reset");
+    assert_eq!(wheel.reset(past, 6_000), None, "a fired timer cannot be reset");
+    assert_eq!(wheel.reset(first, 6_000), None, "nor can one through an old key");
+    check_invariants(&wheel);
 }
 
 fn fire_all_chars(wheel: &mut Wheel<char>, now: u64) -> String {
@@ -266,15 +330,16 @@ fn fire_all_chars(wheel: &mut Wheel<char>, now: u64) -> String {
 /// 1M timers: insert, cancel half, and the rest fire in (deadline, insertion) order.
 #[test]
 fn a_million_timers_cancel_half_rest_fire_in_order() {
-    const N: u64 = 1_000_000;
+    let n = scaled(1_000_000);
     let mut rng = SplitMix(42);
     let mut wheel = Wheel::new(0);
-    let deadlines: Vec<u64> = (0..N).map(|_| 1 + rng.below(1 << 22)).collect();
-    let keys: Vec<TimerKey> = (0..N).map(|i| wheel.insert(deadlines[i as usize], i)).collect();
-    for i in (0..N).step_by(2) {
+    let deadlines: Vec<u64> = (0..n).map(|_| 1 + rng.below(1 << 22)).collect();
+    let keys: Vec<TimerKey> = (0..n).map(|i| wheel.insert(deadlines[i as usize], i)).collect();
+    for i in (0..n).step_by(2) {
         assert_eq!(wheel.cancel(keys[i as usize]), Some(i));
     }
-    assert_eq!(wheel.len(), N as usize / 2);
+    assert_eq!(wheel.len(), n as usize / 2);
+    check_invariants(&wheel);
     let mut last = (0, 0);
     let mut count = 0;
     wheel.advance(1 << 22, |_, i| {
@@ -283,7 +348,7 @@ fn a_million_timers_cancel_half_rest_fire_in_order() {
         last = now;
         count += 1;
     });
-    assert_eq!(count, N / 2);
+    assert_eq!(count, n / 2);
     assert!(wheel.is_empty() && wheel.next_expiration().is_none());
 }
 

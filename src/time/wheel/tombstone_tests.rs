@@ -1,0 +1,222 @@
+//! Lazy cancellation's own cases: tombstones, compaction, the settle batch, re-keying.
+//!
+//! **What this teaches.** The model test in `tests.rs` says *what* the wheel hands out;
+//! these tests pin down *how much garbage* it may keep while doing so, and the corner
+//! cases of keys that outlive their timers: a cancelled key sitting next to a new timer
+//! in the same slab slot, a cancel after the timer fired, a reset into the same slot.
+//! Each test ends with `check_invariants`, which counts every list's live keys by hand.
+//!
+//! Next to read: `src/time/clock.rs`, where `Instant`s become the wheel's ticks.
+
+use super::level::{slot_span, MAX_SPAN};
+use super::list::{ListId, TOMBSTONE_RATIO, TOMBSTONE_SLACK};
+use super::tests::{check_invariants, fire_all, scaled, SplitMix};
+use super::{TimerKey, Wheel, SETTLE_BATCH};
+
+/// Keys (live and tombstones) stored in list `id`.
+fn stored<T>(wheel: &Wheel<T>, id: ListId) -> usize {
+    wheel.list(id).stored()
+}
+
+/// Level 1, slot 1: where a timer due at tick 100 waits when the clock reads 0.
+const SLOT_AT_100: ListId = ListId::Slot { level: 1, slot: 1 };
+
+#[test]
+fn cancel_leaves_a_tombstone_that_expiry_skips() {
+    let mut wheel = Wheel::new(0);
+    let keys: Vec<TimerKey> = (0..3).map(|i| wheel.insert(100, i)).collect();
+    assert_eq!(wheel.cancel(keys[1]), Some(1));
+    assert_eq!(stored(&wheel, SLOT_AT_100), 3, "the key stays, as a tombstone");
+    assert_eq!(wheel.live(SLOT_AT_100), 2, "but it no longer counts, even before a settle");
+    let shown = wheel.to_string();
+    assert!(shown.contains("slot  1: 2 timer(s) + 1 tombstone(s), processed at tick 64"), "{shown}");
+    check_invariants(&wheel);
+    assert_eq!(fire_all(&mut wheel, 100), [0, 2]);
+    assert!(wheel.is_empty());
+    check_invariants(&wheel);
+}
+
+/// Rule 1: a slot whose timers were all cancelled is never reported, whether or not its
+/// list has heard of the cancels yet, and once it has, the slot holds no keys at all.
+#[test]
+fn a_slot_of_only_tombstones_is_not_reported() {
+    let mut wheel = Wheel::new(0);
+    let early: Vec<TimerKey> = (0..3).map(|i| wheel.insert(100, i)).collect();
+    wheel.insert(5_000, 9); // level 2, slot 1: processed at tick 4096
+    assert_eq!(wheel.next_expiration(), Some(64));
+    for key in early {
+        wheel.cancel(key);
+    }
+    assert_eq!(wheel.next_expiration(), Some(4_096), "unsettled cancels are subtracted");
+    check_invariants(&wheel);
+    assert_eq!(fire_all(&mut wheel, 10), [] as [u64; 0]); // poll settles
+    assert_eq!(stored(&wheel, SLOT_AT_100), 0, "empty means empty");
+    assert_eq!(wheel.levels[1].occupied, 0);
+    assert_eq!(wheel.next_expiration(), Some(4_096));
+    check_invariants(&wheel);
+}
+
+/// Rule 2 on the lists that live longest: a top-level slot, the overflow list and the due
+/// list, each keeping one live timer while `n` timers come and go next to it.
+#[test]
+fn churn_next_to_a_long_lived_timer_keeps_every_list_small() {
+    let n = scaled(1_000_000);
+    for deadline in [1 << 35, 3 * MAX_SPAN, 0] {
+        let mut wheel = Wheel::new(1);
+        let keeper = wheel.insert(deadline, u64::MAX);
+        let id = wheel.entries.get(keeper.0).expect("pending").list;
+        // Between settles a list still counts its unsettled cancels as live.
+        let bound = (TOMBSTONE_RATIO + 1) * SETTLE_BATCH + TOMBSTONE_SLACK;
+        let mut longest = 0;
+        for i in 0..n {
+            let key = wheel.insert(deadline, i);
+            assert_eq!(wheel.cancel(key), Some(i));
+            longest = longest.max(stored(&wheel, id));
+        }
+        assert!(longest <= bound && bound < 1_000, "{id:?}: {longest} keys stored, bound {bound}");
+        wheel.settle();
+        let settled_bound = TOMBSTONE_RATIO + 1 + TOMBSTONE_SLACK;
+        assert!(stored(&wheel, id) <= settled_bound, "{id:?}: {}", stored(&wheel, id));
+        check_invariants(&wheel);
+        assert_eq!(wheel.cancel(keeper), Some(u64::MAX), "{id:?}: the keeper survived");
+    }
+}
+
+/// Compaction drops tombstones without disturbing the order of the survivors, including
+/// when several cancels of the same list arrive in one batch.
+#[test]
+fn compaction_keeps_arrival_order() {
+    let mut rng = SplitMix(5);
+    let mut wheel = Wheel::new(0);
+    let n = if cfg!(miri) { 400 } else { 1_000 }; // enough to compact either way
+    let keys: Vec<TimerKey> = (0..n).map(|i| wheel.insert(100, i)).collect();
+    let mut survivors = Vec::new();
+    for (i, &key) in keys.iter().enumerate() {
+        if rng.below(10) < 8 {
+            assert_eq!(wheel.cancel(key), Some(i as u64));
+            if i % if cfg!(miri) { 97 } else { 7 } == 0 {
+                check_invariants(&wheel); // slow under Miri: it scans every list
+            }
+        } else {
+            survivors.push(i as u64);
+        }
+    }
+    assert_eq!(fire_all(&mut wheel, 10), [] as [u64; 0]); // settles
+    let live = survivors.len();
+    assert!(stored(&wheel, SLOT_AT_100) <= TOMBSTONE_RATIO * live + TOMBSTONE_SLACK);
+    assert!(stored(&wheel, SLOT_AT_100) < n as usize, "compaction ran");
+    assert_eq!(fire_all(&mut wheel, 100), survivors);
+}
+
+/// After a burst, compaction gives the buffer back too, not only the tombstones.
+#[test]
+fn a_burst_leaves_no_big_buffer_behind() {
+    let burst = if cfg!(miri) { 2_000 } else { 100_000 };
+    let mut wheel = Wheel::new(0);
+    let keys: Vec<TimerKey> = (0..burst).map(|i| wheel.insert(100, i)).collect();
+    assert!(wheel.list(SLOT_AT_100).capacity() >= burst as usize);
+    for &key in &keys[10..] {
+        wheel.cancel(key);
+    }
+    wheel.settle();
+    assert_eq!(wheel.live(SLOT_AT_100), 10);
+    let capacity = wheel.list(SLOT_AT_100).capacity();
+    assert!(capacity < 1_000, "the burst's buffer stayed: room for {capacity} keys");
+    assert_eq!(fire_all(&mut wheel, 100), (0..10).collect::<Vec<u64>>());
+    check_invariants(&wheel);
+}
+
+/// A cancelled key stays in its slot while the slab hands its slot to a new timer in the
+/// same wheel slot: same slab index, next generation. Only the new timer fires, once.
+#[test]
+fn reinsert_into_a_slot_holding_a_stale_key_of_the_same_slab_slot() {
+    for settle_between in [false, true] {
+        let mut wheel = Wheel::new(0);
+        wheel.insert(100, 0); // keeps the slot live, so the tombstone stays
+        let old = wheel.insert(100, 1);
+        assert_eq!(wheel.cancel(old), Some(1));
+        if settle_between {
+            assert_eq!(fire_all(&mut wheel, 5), [] as [u64; 0]);
+        }
+        let new = wheel.insert(100, 2);
+        assert_eq!(old.0.index(), new.0.index(), "the slab reuses the freed slot");
+        assert_ne!(old, new);
+        assert_eq!(stored(&wheel, SLOT_AT_100), 3);
+        check_invariants(&wheel);
+        assert_eq!(wheel.cancel(old), None, "the old key must not reach the new timer");
+        assert_eq!(fire_all(&mut wheel, 100), [0, 2]);
+        assert_eq!(wheel.cancel(new), None, "fired");
+        check_invariants(&wheel);
+    }
+}
+
+/// A cancel that finds nothing (already fired, or cancelled twice) records nothing.
+#[test]
+fn cancel_after_fire_records_nothing() {
+    let mut wheel = Wheel::new(0);
+    let fired = wheel.insert(3, 1);
+    let later = wheel.insert(200, 2);
+    assert_eq!(fire_all(&mut wheel, 3), [1]);
+    for _ in 0..3 * SETTLE_BATCH {
+        assert_eq!(wheel.cancel(fired), None);
+    }
+    assert!(wheel.unsettled.is_empty(), "no count was lowered for a timer that is gone");
+    assert_eq!(wheel.cancel(later), Some(2));
+    assert_eq!(wheel.cancel(later), None);
+    assert_eq!(wheel.unsettled, [ListId::Slot { level: 1, slot: 3 }]);
+    check_invariants(&wheel);
+}
+
+/// A reset is a cancel plus an insert: the old key goes stale, and a reset into the very
+/// same slot puts the timer behind the others, as a new insert would be.
+#[test]
+fn reset_into_the_same_slot_goes_to_the_back() {
+    let mut wheel = Wheel::new(0);
+    let keys: Vec<TimerKey> = (0..3).map(|i| wheel.insert(50, i)).collect();
+    let moved = wheel.reset(keys[0], 50).expect("pending");
+    assert_ne!(moved, keys[0]);
+    assert_eq!(wheel.reset(keys[0], 60), None, "the old key is stale");
+    check_invariants(&wheel);
+    assert_eq!(fire_all(&mut wheel, 50), [1, 2, 0]);
+    assert_eq!(wheel.reset(moved, 70), None, "fired");
+    // A due timer (deadline in the past) reset into the future, and back.
+    let due = wheel.insert(0, 7);
+    let future = wheel.reset(due, 60 + slot_span(2)).expect("pending");
+    let back = wheel.reset(future, 0).expect("pending");
+    assert_eq!(wheel.next_expiration(), Some(50));
+    assert_eq!(fire_all(&mut wheel, 50), [7]);
+    assert_eq!(wheel.cancel(back), None);
+    check_invariants(&wheel);
+}
+
+/// The batch settles itself when full, and the counts are exact at every step.
+#[test]
+fn a_full_batch_settles_by_itself() {
+    let mut wheel = Wheel::new(0);
+    let keys: Vec<TimerKey> = (0..200).map(|i| wheel.insert(1 + i % 300, i)).collect();
+    for (i, &key) in keys.iter().take(SETTLE_BATCH).enumerate() {
+        assert_eq!(wheel.unsettled.len(), i);
+        wheel.cancel(key);
+        if !cfg!(miri) || i % 8 == 0 {
+            check_invariants(&wheel); // slow under Miri: it scans every list
+        }
+    }
+    assert!(wheel.unsettled.is_empty(), "the 64th cancel settled the batch");
+    assert_eq!(wheel.len(), 200 - SETTLE_BATCH);
+}
+
+#[test]
+fn drain_forgets_unsettled_cancels() {
+    let mut wheel = Wheel::new(0);
+    let keys: Vec<TimerKey> = (0..10).map(|i| wheel.insert(100 * i, i)).collect();
+    for key in keys.iter().step_by(2) {
+        wheel.cancel(*key);
+    }
+    let mut left = wheel.drain();
+    left.sort_unstable();
+    assert_eq!(left, [1, 3, 5, 7, 9]);
+    assert!(wheel.unsettled.is_empty() && wheel.next_expiration().is_none());
+    check_invariants(&wheel);
+    wheel.insert(5, 11); // the wheel is usable after a drain
+    assert_eq!(fire_all(&mut wheel, 5), [11]);
+}
