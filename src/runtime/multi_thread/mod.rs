@@ -242,6 +242,23 @@ impl Shared {
         !self.injector.is_empty() || self.locals.iter().any(|local| !local.lock().is_empty())
     }
 
+    /// Whether worker `index` could take a task right now: the injector, its own queue, or
+    /// a sibling's FIFO. Unlike [`Shared::has_work`] it ignores siblings' run-next slots,
+    /// which cannot be stolen: a spinning worker that counted them would wake up, find
+    /// nothing to steal, and spin again, hammering the busy sibling's lock (it made
+    /// `chained_spawn`, one task in a slot at a time, 3× slower).
+    fn has_stealable_work(&self, index: usize) -> bool {
+        !self.injector.is_empty()
+            || self.locals.iter().enumerate().any(|(i, local)| {
+                let local = local.lock();
+                if i == index {
+                    !local.is_empty()
+                } else {
+                    local.has_surplus()
+                }
+            })
+    }
+
     fn drain_injector(&self) {
         while let Some(task) = self.injector.pop() {
             drop(task);

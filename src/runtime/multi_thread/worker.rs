@@ -201,7 +201,7 @@ impl Worker {
         }
         let deadline = Instant::now() + SPIN;
         let found = loop {
-            if self.parker.take_token() || shared.has_work() {
+            if self.parker.take_token() || shared.has_stealable_work(self.index) {
                 break true;
             }
             if Instant::now() >= deadline {
