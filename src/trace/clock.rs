@@ -102,12 +102,25 @@ impl Scale {
 mod tsc {
     use std::sync::OnceLock;
 
-    /// Does the kernel use the TSC as its clock? Asked once per process.
+    /// Does the kernel use the TSC as its clock, and does the CPU have `rdtscp`? Asked
+    /// once per process. (`rdtscp` is near-universal on x86_64, but executing it where it
+    /// is missing would kill the process with SIGILL; `is_x86_feature_detected!` does not
+    /// know this feature, so the kernel's own list of CPU flags is asked instead.)
     pub(super) fn trusted() -> bool {
         static TRUSTED: OnceLock<bool> = OnceLock::new();
         *TRUSTED.get_or_init(|| {
             let path = "/sys/devices/system/clocksource/clocksource0/current_clocksource";
-            std::fs::read_to_string(path).is_ok_and(|source| source.trim() == "tsc")
+            let kernel_uses_tsc = std::fs::read_to_string(path).is_ok_and(|source| source.trim() == "tsc");
+            kernel_uses_tsc && cpu_has_rdtscp()
+        })
+    }
+
+    /// Whether `/proc/cpuinfo` lists the `rdtscp` flag.
+    fn cpu_has_rdtscp() -> bool {
+        std::fs::read_to_string("/proc/cpuinfo").is_ok_and(|info| {
+            info.lines()
+                .find(|line| line.starts_with("flags"))
+                .is_some_and(|flags| flags.split_whitespace().any(|flag| flag == "rdtscp"))
         })
     }
 
