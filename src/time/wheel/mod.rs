@@ -92,8 +92,10 @@ pub struct Wheel<T> {
     /// The wheel's current tick: every deadline `<= elapsed` has been handed out or is in
     /// the `due` list. Never goes backwards.
     elapsed: u64,
-    /// Boxed so a `Wheel` is small to move (6 × 64 lists inline would be ~15 KiB).
-    levels: Box<[Level; NUM_LEVELS]>,
+    /// Boxed so a `Wheel` is small to move (6 × 64 lists inline would be ~15 KiB), and
+    /// built level by level on the heap ([`new_levels`]): `Box::new([Level; 6])` would
+    /// first build all 15 KiB on the stack, which overflowed loom's 32 KiB thread stacks.
+    levels: Box<[Level]>,
     /// Timers that are due now, in the order they will be handed out.
     due: List,
     /// Timers beyond the top level (their tick differs from `elapsed` above bit 35).
@@ -111,6 +113,11 @@ pub struct Wheel<T> {
     unsettled: Vec<ListId>,
 }
 
+/// [`NUM_LEVELS`] empty levels, each built on its own (~2.6 KiB of stack at a time).
+fn new_levels() -> Box<[Level]> {
+    (0..NUM_LEVELS).map(|_| Level::default()).collect()
+}
+
 /// The wheel's clock never reaches `u64::MAX`, so a `u64::MAX` deadline never fires.
 const NEVER: u64 = u64::MAX;
 
@@ -119,7 +126,7 @@ impl<T> Wheel<T> {
     pub fn new(now: u64) -> Self {
         Wheel {
             elapsed: now.min(NEVER - 1),
-            levels: Box::default(),
+            levels: new_levels(),
             due: List::default(),
             overflow: List::default(),
             overflow_min: NEVER,
@@ -223,7 +230,7 @@ impl<T> Wheel<T> {
 
     /// Removes every timer and returns their values (for a driver shutting down).
     pub fn drain(&mut self) -> Vec<T> {
-        *self.levels = Default::default();
+        self.levels = new_levels();
         self.due = List::default();
         self.overflow = List::default();
         self.overflow_min = NEVER;
