@@ -50,6 +50,7 @@ pub(crate) const fn level_span(level: usize) -> u64 {
 /// without changing the answer for levels ≥ 1, and sends "differ only in bits 0–5" to 0.
 ///
 /// A result `>= NUM_LEVELS` means the deadline is beyond the wheel's range.
+#[inline]
 pub(crate) fn level_for(elapsed: u64, deadline: u64) -> usize {
     debug_assert!(deadline > elapsed, "level_for({elapsed}, {deadline}): deadline not in the future");
     let differing_bits = (elapsed ^ deadline) | SLOT_MASK;
@@ -57,6 +58,7 @@ pub(crate) fn level_for(elapsed: u64, deadline: u64) -> usize {
 }
 
 /// The slot of `level` that holds `deadline`: bits `6·level .. 6·level + 6` of the tick.
+#[inline]
 pub(crate) fn slot_for(deadline: u64, level: usize) -> usize {
     ((deadline >> (BITS_PER_LEVEL * level as u32)) & SLOT_MASK) as usize
 }
@@ -121,6 +123,7 @@ impl Level {
     }
 
     /// Appends a timer's key to `slot` (its entry already names this slot).
+    #[inline]
     pub(crate) fn push(&mut self, slot: usize, key: Key) {
         self.slots[slot].push_back(key);
         self.set_occupied(slot);
@@ -146,6 +149,7 @@ impl Level {
         self.slots[slot].reuse(keys);
     }
 
+    #[inline]
     fn set_occupied(&mut self, slot: usize) {
         self.occupied |= 1 << slot;
     }

@@ -151,6 +151,7 @@ impl List {
     }
 
     /// Appends the key of a timer whose entry already names this list.
+    #[inline]
     pub(crate) fn push_back(&mut self, key: Key) {
         self.keys.push_back(key);
         self.live += 1;

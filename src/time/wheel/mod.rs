@@ -329,6 +329,7 @@ impl<T> Wheel<T> {
 }
 
 /// The list a timer due at `deadline` belongs on when the clock reads `elapsed`.
+#[inline]
 fn list_for(elapsed: u64, deadline: u64) -> ListId {
     if deadline <= elapsed {
         return ListId::Due;
