@@ -127,12 +127,11 @@ fn wheel_fire(w: &Workload) -> u64 {
 /// `wheel / floor` is what the wheel's own work costs.
 fn floor_cancel(w: &Workload) -> u64 {
     let mut records: Vec<[u64; 4]> = Vec::new();
-    let keys: Vec<u64> = (0..N as u64)
-        .map(|i| {
-            records.push([1, w.deadlines[i as usize], i, 0]);
-            i
-        })
-        .collect();
+    let mut keys: Vec<u64> = Vec::with_capacity(N); // sized like the wheel bench's `collect`
+    for (i, &deadline) in w.deadlines.iter().enumerate() {
+        records.push([1, deadline, i as u64, 0]);
+        keys.push(i as u64);
+    }
     let mut sum = 0;
     for &i in &w.cancel_order {
         let record = &mut records[keys[i] as usize];
