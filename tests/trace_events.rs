@@ -130,6 +130,41 @@ fn long_polls_and_busy_self_wakes_are_reported() {
     );
 }
 
+/// A task draining a channel that is always ready is made to yield by the cooperative
+/// budget: the trace says so (`Cause::Budget`), and the busy self-wake lint, which is for
+/// tasks that spin on their own, leaves it alone.
+#[test]
+fn a_budget_yield_is_traced_as_such_and_is_not_a_busy_self_wake() {
+    let rt = Builder::new_current_thread().trace(true).build().unwrap();
+    let drainer = rt.block_on(async {
+        let (tx, mut rx) = clockwork::sync::mpsc::channel(10_000);
+        for i in 0..10_000u32 {
+            tx.try_send(i).unwrap();
+        }
+        drop(tx);
+        let drainer = task::Builder::new()
+            .name("drainer")
+            .spawn(async move {
+                let mut sum = 0u64;
+                while let Some(i) = rx.recv().await {
+                    sum += u64::from(i);
+                }
+                sum
+            })
+            .unwrap();
+        let id = drainer.id();
+        assert_eq!(drainer.await.unwrap(), (0..10_000u64).sum::<u64>());
+        id
+    });
+    let trace = rt.trace().unwrap();
+    let budget_wakes =
+        trace.events.iter().filter(|e| e.kind == Kind::Wake { task: drainer, cause: Cause::Budget }).count();
+    // 10 000 messages at 128 per poll: 78 forced yields.
+    assert_eq!(budget_wakes, 10_000 / 128, "{}", trace.narration());
+    let lints = rt.lints();
+    assert!(!lints.iter().any(|l| l.task == Some(drainer)), "{lints:#?}");
+}
+
 #[test]
 fn unnamed_tasks_are_named_by_their_spawn_location() {
     let rt = Builder::new_current_thread().trace(true).build().unwrap();

@@ -119,7 +119,8 @@ pub(crate) fn poll_budgeted<T>(
     op: impl FnOnce(&mut Context<'_>) -> Poll<T>,
 ) -> Poll<T> {
     if REMAINING.with(Cell::get) == Some(0) {
-        cx.waker().wake_by_ref();
+        // The trace tells this forced yield from a task's own self-wake.
+        crate::trace::waking(crate::trace::Cause::Budget, || cx.waker().wake_by_ref());
         return Poll::Pending;
     }
     let result = op(cx);

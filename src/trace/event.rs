@@ -23,6 +23,7 @@ pub struct Event {
 
 /// Why a task was woken: who called its waker.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Cause {
     /// The task was just spawned.
     Spawned,
@@ -31,6 +32,10 @@ pub enum Cause {
     Task(u64),
     /// The task woke itself during its own poll (`yield_now`, or a self-wake loop).
     SelfWake,
+    /// The task spent its cooperative budget (`task::coop`): a socket or channel was
+    /// still ready, but the runtime made the task yield so that others could run. A
+    /// self-wake the task did not ask for, so the busy self-wake lint does not count it.
+    Budget,
     /// The time driver fired one of the task's timers.
     Timer,
     /// The reactor saw a socket become ready.
@@ -47,6 +52,7 @@ impl fmt::Display for Cause {
             Cause::Spawned => write!(f, "it was spawned"),
             Cause::Task(id) => write!(f, "task {id} woke it"),
             Cause::SelfWake => write!(f, "it woke itself (a yield)"),
+            Cause::Budget => write!(f, "it spent its cooperative budget and was made to yield"),
             Cause::Timer => write!(f, "the timer wheel fired its timer"),
             Cause::Reactor => write!(f, "the reactor saw its socket become ready"),
             Cause::Runtime => write!(f, "the runtime woke it (the block_on future or shutdown)"),

@@ -57,7 +57,7 @@ fn message(kind: &Kind, tasks: &mut BTreeSet<u64>) -> Option<String> {
         Kind::Wake { task, cause } => {
             let from = match cause {
                 Cause::Task(by) => format!("T{by}"),
-                Cause::SelfWake => format!("T{task}"),
+                Cause::SelfWake | Cause::Budget => format!("T{task}"),
                 Cause::Timer => "W".to_owned(),
                 Cause::Reactor => "X".to_owned(),
                 Cause::Runtime | Cause::Spawned | Cause::Foreign => "R".to_owned(),

@@ -66,6 +66,10 @@ fn sentence(trace: &Trace, memory: &mut Memory, event: &Event) -> Option<String>
             if cause == Cause::SelfWake {
                 memory.waits.entry(id).or_default().push("it woke itself, so it is queued again".to_owned());
             }
+            if cause == Cause::Budget {
+                let why = "it spent its budget, so it is queued again".to_owned();
+                memory.waits.entry(id).or_default().push(why);
+            }
             wake(trace, memory, id, cause)
         }
         Kind::Schedule { task: id, cause } => schedule(trace, id, cause),
@@ -153,6 +157,10 @@ fn wake(trace: &Trace, memory: &Memory, id: u64, cause: Cause) -> String {
         Cause::Timer => format!("the timer wheel wakes {who}: its deadline passed"),
         Cause::Task(by) => format!("{} wakes {who}", task(trace, by)),
         Cause::SelfWake => format!("{who} wakes itself while it runs (a yield)"),
+        Cause::Budget => format!(
+            "{who} has spent its cooperative budget: its socket or channel is still ready, but \
+             it must yield, and wakes itself to come back after the others"
+        ),
         Cause::Runtime => format!("the runtime wakes {who} (from the block_on future or shutdown)"),
         Cause::Foreign => format!("another thread wakes {who}: it is queued and the runtime unparked"),
         Cause::Spawned => format!("{who} is woken at spawn"),
@@ -163,7 +171,9 @@ fn schedule(trace: &Trace, id: u64, cause: Cause) -> String {
     let who = task(trace, id);
     match cause {
         Cause::Spawned => format!("{who} goes into the run queue (just spawned)"),
-        Cause::SelfWake => format!("{who} goes to the back of the run queue, behind every ready task"),
+        Cause::SelfWake | Cause::Budget => {
+            format!("{who} goes to the back of the run queue, behind every ready task")
+        }
         _ => format!("{who} goes into the run queue"),
     }
 }

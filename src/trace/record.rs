@@ -77,13 +77,22 @@ fn cause_code(cause: Cause) -> Option<u8> {
         Cause::Reactor => 3,
         Cause::Runtime => 4,
         Cause::Foreign => 5,
+        Cause::Budget => 6,
         Cause::Task(_) => return None,
     })
 }
 
 fn cause_of(code: u8) -> Cause {
-    [Cause::Spawned, Cause::SelfWake, Cause::Timer, Cause::Reactor, Cause::Runtime, Cause::Foreign]
-        [usize::from(code)]
+    const CAUSES: [Cause; 7] = [
+        Cause::Spawned,
+        Cause::SelfWake,
+        Cause::Timer,
+        Cause::Reactor,
+        Cause::Runtime,
+        Cause::Foreign,
+        Cause::Budget,
+    ];
+    CAUSES[usize::from(code)]
 }
 
 impl Record {
@@ -253,6 +262,7 @@ mod tests {
     fn every_kind_survives_the_round_trip() {
         let causes = [
             Cause::Spawned,
+            Cause::Budget,
             Cause::Task(7),
             Cause::SelfWake,
             Cause::Timer,
