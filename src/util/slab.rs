@@ -57,6 +57,10 @@ const NONE: u32 = u32::MAX;
 #[derive(Debug)]
 pub(crate) struct Slab<T> {
     slots: Vec<Slot<T>>,
+    /// Bit `i % 64` of word `i / 64` is set if slot `i` is occupied, and clear if it is
+    /// vacant, except after [`Slab::remove_lazily`] (set until refreshed): a summary of
+    /// the slots, 1 bit each, that a scan can read instead of the slots themselves.
+    occupied: Vec<u64>,
     first_free: u32,
     len: usize,
 }
@@ -69,11 +73,16 @@ impl<T> Default for Slab<T> {
 
 impl<T> Slab<T> {
     pub(crate) const fn new() -> Self {
-        Slab { slots: Vec::new(), first_free: NONE, len: 0 }
+        Slab { slots: Vec::new(), occupied: Vec::new(), first_free: NONE, len: 0 }
     }
 
     pub(crate) fn with_capacity(capacity: usize) -> Self {
-        Slab { slots: Vec::with_capacity(capacity), first_free: NONE, len: 0 }
+        Slab {
+            slots: Vec::with_capacity(capacity),
+            occupied: Vec::with_capacity(capacity.div_ceil(64)),
+            first_free: NONE,
+            len: 0,
+        }
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -98,6 +107,9 @@ impl<T> Slab<T> {
                     .filter(|&i| i != NONE)
                     .expect("slab is full: more than 4 billion live entries");
                 self.slots.push(Slot::Vacant { generation: 0, next_free: NONE });
+                if index % 64 == 0 {
+                    self.occupied.push(0);
+                }
                 (index, 0)
             }
             index => match self.slots[index as usize] {
@@ -110,12 +122,24 @@ impl<T> Slab<T> {
         };
         let key = Key { index, generation };
         self.slots[index as usize] = Slot::Occupied { generation, value: make(key) };
+        self.occupied[index as usize / 64] |= 1 << (index % 64);
         self.len += 1;
         key
     }
 
     /// Removes and returns the value at `key`, or `None` if the key is stale.
     pub(crate) fn remove(&mut self, key: Key) -> Option<T> {
+        let value = self.remove_lazily(key)?;
+        self.occupied[key.index() / 64] &= !(1 << (key.index % 64));
+        Some(value)
+    }
+
+    /// Like [`Slab::remove`], but leaves the slot's bit in the occupied bitmap set until
+    /// [`Slab::refresh_occupied`] is called for it: one fewer memory write for a caller
+    /// that removes many values in a row and can tidy the bits later, in a batch (the
+    /// timer wheel's `cancel`). Until then the bitmap says "maybe occupied", which is
+    /// safe: [`Slab::is_occupied`] only promises that a *clear* bit means vacant.
+    pub(crate) fn remove_lazily(&mut self, key: Key) -> Option<T> {
         let slot = self.slots.get_mut(key.index())?;
         match slot {
             Slot::Occupied { generation, .. } if *generation == key.generation => {}
@@ -165,6 +189,32 @@ impl<T> Slab<T> {
         }
     }
 
+    /// `false` only if slot `index` is vacant, so that every key into it is stale; `true`
+    /// if it may hold a value, of any generation (a key into it then still needs
+    /// [`Slab::contains_by_generation`]). It is exact except for slots emptied by
+    /// [`Slab::remove_lazily`] and not yet refreshed. Reads one bit of a dense bitmap
+    /// (128 KiB for a million slots, so it stays in cache), not the slot: a scan over
+    /// many keys, most of them stale (the timer wheel's compaction), asks this first and
+    /// opens only the slots it must.
+    pub(crate) fn is_occupied(&self, index: usize) -> bool {
+        self.occupied.get(index / 64).is_some_and(|word| word >> (index % 64) & 1 == 1)
+    }
+
+    /// Whether slot `index` holds a value, read from the slot (for tests of the bitmap).
+    #[cfg(test)]
+    pub(crate) fn slot_is_occupied(&self, index: usize) -> bool {
+        matches!(self.slots.get(index), Some(Slot::Occupied { .. }))
+    }
+
+    /// Makes slot `index`'s bit in the occupied bitmap exact again (after
+    /// [`Slab::remove_lazily`]; the slot may have been filled again since).
+    pub(crate) fn refresh_occupied(&mut self, index: usize) {
+        let vacant = matches!(self.slots.get(index), Some(Slot::Vacant { .. }));
+        if let Some(word) = self.occupied.get_mut(index / 64) {
+            *word &= !(u64::from(vacant) << (index % 64));
+        }
+    }
+
     /// Iterates over every live `(key, value)`.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (Key, &T)> {
         self.slots.iter().enumerate().filter_map(|(i, slot)| match slot {
@@ -207,8 +257,29 @@ mod tests {
             keys.push(slab.insert(100 + round));
             for &key in keys.iter().chain([Key::INVALID, Key::from_u64(u64::MAX - 1)].iter()) {
                 assert_eq!(slab.contains_by_generation(key), slab.contains(key), "{key:?}");
+                assert_eq!(slab.is_occupied(key.index()), slab.slot_is_occupied(key.index()));
             }
         }
+    }
+
+    #[test]
+    fn a_lazy_remove_leaves_the_bit_until_refreshed() {
+        let mut slab = Slab::new();
+        let keys: Vec<Key> = (0..130).map(|i| slab.insert(i)).collect();
+        assert!((0..130).all(|i| slab.is_occupied(i)) && !slab.is_occupied(130));
+        assert_eq!(slab.remove(keys[64]), Some(64));
+        assert!(!slab.is_occupied(64), "an eager remove clears the bit");
+        assert_eq!(slab.remove_lazily(keys[7]), Some(7));
+        assert!(slab.is_occupied(7), "maybe occupied until refreshed");
+        assert!(!slab.contains_by_generation(keys[7]), "but the key is stale at once");
+        slab.refresh_occupied(7);
+        assert!(!slab.is_occupied(7));
+        // Refill before the refresh: the refresh must leave the new value's bit set.
+        assert_eq!(slab.remove_lazily(keys[9]), Some(9));
+        let again = slab.insert(99);
+        assert_eq!(again.index(), 9);
+        slab.refresh_occupied(9);
+        assert!(slab.is_occupied(9), "the slot was filled again");
     }
 
     #[test]

@@ -11,23 +11,30 @@
 //!
 //! 1. It removes the entry from the slab: one cache miss, the entry itself. That bumps
 //!    the slab slot's generation, which turns the timer's key, still sitting in its
-//!    list's queue, into a **tombstone** (`list.rs`). The list is not searched.
-//! 2. It appends the entry's [`ListId`] to `unsettled`, a batch of at most
-//!    [`SETTLE_BATCH`]. The address written (the end of a small `Vec`) is known before
-//!    the entry arrives.
-//! 3. Every `SETTLE_BATCH` cancels, and before any expiry, [`Wheel::settle`] tells each
-//!    list how many of its timers went: its live count drops, and the garbage rules of
-//!    `list.rs` (empty means empty; compaction) run.
+//!    list's queue, into a **tombstone** (`list.rs`). The list is not searched, and the
+//!    slab's occupied bitmap is left for later (`Slab::remove_lazily`).
+//! 2. It appends the entry's [`ListId`] and the slot's index to `unsettled`, a batch of
+//!    at most [`SETTLE_BATCH`]. The addresses written (the ends of two small arrays) are
+//!    known before the entry arrives.
+//! 3. Every `SETTLE_BATCH` cancels, and before any expiry, [`Wheel::settle`] clears the
+//!    bitmap bits of the slots still vacant, then tells each list how many of its timers
+//!    went: its live count drops, and the garbage rules of `list.rs` (empty means
+//!    empty; compaction) run.
 //!
-//! Why the batch: decrementing the list's count inside `cancel` writes to an address
-//! that is known only once the entry has arrived (the entry says which list), and that
-//! store holds back the cancels behind it. With compaction switched off in both builds,
-//! so that only the counting differed, counting inside `cancel` made the cancel phase
-//! of "insert 1M, cancel all" two to three times slower than counting in batches
-//! (DESIGN.md §6).
+//! Why the batch: every instruction and store in `cancel` takes room in the CPU's window,
+//! so the shorter a cancel, the more of them wait for their misses at once. Clearing the
+//! bitmap bit inside `cancel` (a read and a write of a word in a 128 KiB array) cost about
+//! a tenth of the cancel phase of "insert 1M, cancel all" (DESIGN.md §6); in `settle` the
+//! 64 slots just touched are still in cache. And decrementing the list's count inside
+//! `cancel` writes to an address that is known only once the entry has arrived (the
+//! entry says which list), and that store holds back the cancels behind it. With
+//! compaction switched off in both builds, so that only the counting differed, counting
+//! inside `cancel` made the cancel phase of "insert 1M, cancel all" two to three times
+//! slower than counting in batches (DESIGN.md §6).
 //!
 //! **Invariant.** For every list, `list.live()` = its live timers + the occurrences of
-//! its id in `unsettled`. [`Wheel::live`] subtracts them, so `next_expiration` and the
+//! its id in `unsettled` (and the slab's occupied bitmap is exact except for
+//! `unsettled`'s slots). [`Wheel::live`] subtracts them, so `next_expiration` and the
 //! inspector stay exact between batches (a slot whose timers were all cancelled is not
 //! reported, even before its list hears of it); `poll` settles first, because expiry
 //! takes whole lists and needs their counts exact.
@@ -49,6 +56,52 @@ use super::{TimerKey, Wheel};
 /// batch is 256 bytes, and `live` scans it.
 pub(super) const SETTLE_BATCH: usize = 64;
 
+/// The lists and slots of the timers cancelled since the last settle: fixed arrays and a
+/// count, not a `Vec`, so that appending is two stores and one increment. The cancel loop is
+/// made of misses, and the fewer instructions each cancel takes, the more cancels the
+/// CPU keeps in flight at once (see the module docs).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Batch {
+    ids: [ListId; SETTLE_BATCH],
+    slots: [u32; SETTLE_BATCH],
+    len: usize,
+}
+
+impl Default for Batch {
+    fn default() -> Self {
+        Batch { ids: [ListId::Due; SETTLE_BATCH], slots: [0; SETTLE_BATCH], len: 0 }
+    }
+}
+
+impl Batch {
+    /// Appends the list `id` and slab slot `slot` of a cancelled timer; `true` if the
+    /// batch is now full and must be settled.
+    #[inline]
+    fn push(&mut self, id: ListId, slot: usize) -> bool {
+        self.ids[self.len] = id;
+        self.slots[self.len] = slot as u32;
+        self.len += 1;
+        self.len == SETTLE_BATCH
+    }
+
+    pub(super) fn as_slice(&self) -> &[ListId] {
+        &self.ids[..self.len]
+    }
+
+    pub(super) fn slots(&self) -> &[u32] {
+        &self.slots[..self.len]
+    }
+
+    #[cfg(test)]
+    pub(super) fn len(&self) -> usize {
+        self.len
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
 impl<T> Wheel<T> {
     /// Removes a timer that has not been handed out yet and returns its value; `None` if
     /// it already fired or was cancelled. O(1) amortized: the entry leaves the slab, its
@@ -56,9 +109,8 @@ impl<T> Wheel<T> {
     /// (see [Lists and cancellation](super#lists-and-cancellation)).
     #[inline]
     pub fn cancel(&mut self, key: TimerKey) -> Option<T> {
-        let entry = self.entries.remove(key.0)?;
-        self.unsettled.push(entry.list);
-        if self.unsettled.len() == SETTLE_BATCH {
+        let entry = self.entries.remove_lazily(key.0)?;
+        if self.unsettled.push(entry.list, key.0.index()) {
             self.settle();
         }
         Some(entry.value)
@@ -81,30 +133,28 @@ impl<T> Wheel<T> {
     /// `cancel` stays small.
     #[inline(never)]
     pub(super) fn settle(&mut self) {
-        let mut unsettled = std::mem::take(&mut self.unsettled);
-        for &id in &unsettled {
+        let unsettled = std::mem::take(&mut self.unsettled);
+        for &slot in unsettled.slots() {
+            self.entries.refresh_occupied(slot as usize);
+        }
+        for &id in unsettled.as_slice() {
             self.list_mut(id).note_cancelled();
         }
-        for &id in &unsettled {
+        for &id in unsettled.as_slice() {
             let entries = &self.entries;
-            // Compaction asks "is this key still in the slab?" of many keys whose answers
-            // are a coin flip; `contains_by_generation` answers without a branch.
-            let is_live = |key| entries.contains_by_generation(key);
             match id {
-                ListId::Due => self.due.collect_garbage(is_live),
+                ListId::Due => self.due.collect_garbage(entries),
                 ListId::Slot { level, slot } => {
-                    self.levels[level as usize].collect_garbage(slot as usize, is_live)
+                    self.levels[level as usize].collect_garbage(slot as usize, entries)
                 }
-                ListId::Overflow => self.overflow.collect_garbage(is_live),
+                ListId::Overflow => self.overflow.collect_garbage(entries),
             }
         }
-        unsettled.clear();
-        self.unsettled = unsettled; // keep the buffer
     }
 
     /// Live timers on list `id`: its count, less the cancels it has not heard of yet.
     pub(super) fn live(&self, id: ListId) -> usize {
-        let cancelled = self.unsettled.iter().filter(|&&other| other == id).count();
+        let cancelled = self.unsettled.as_slice().iter().filter(|&&other| other == id).count();
         self.list(id).live() - cancelled
     }
 

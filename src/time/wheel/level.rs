@@ -9,8 +9,8 @@
 //!
 //! Next to read: `list.rs`, the queue of keys each slot holds.
 
-use super::list::List;
-use crate::util::slab::Key;
+use super::list::{Entry, List};
+use crate::util::slab::{Key, Slab};
 use std::collections::VecDeque;
 
 /// Each level has `2^BITS_PER_LEVEL` slots.
@@ -131,8 +131,8 @@ impl Level {
 
     /// Applies the garbage rules to `slot` (see [`List::collect_garbage`]) and clears
     /// its bit if no live timer is left.
-    pub(crate) fn collect_garbage(&mut self, slot: usize, is_live: impl FnMut(Key) -> bool) {
-        self.slots[slot].collect_garbage(is_live);
+    pub(crate) fn collect_garbage<T>(&mut self, slot: usize, entries: &Slab<Entry<T>>) {
+        self.slots[slot].collect_garbage(entries);
         if self.slots[slot].is_empty() {
             self.clear_occupied(slot);
         }

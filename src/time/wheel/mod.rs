@@ -67,6 +67,8 @@ mod tests;
 #[cfg(all(test, not(loom)))]
 mod tombstone_tests;
 
+use self::cancel::Batch;
+#[cfg(all(test, not(loom)))]
 use self::cancel::SETTLE_BATCH;
 use self::level::{level_for, slot_for, slot_start, Level, MAX_SPAN, NUM_LEVELS};
 use self::list::{is_live, Entry, List, ListId};
@@ -110,7 +112,7 @@ pub struct Wheel<T> {
     /// The list of each timer cancelled since the last [`Wheel::settle`], whose live
     /// count still includes it (fewer than `SETTLE_BATCH`). `cancel` only appends here,
     /// so that it touches no list; `cancel.rs` explains why.
-    unsettled: Vec<ListId>,
+    unsettled: Batch,
 }
 
 /// [`NUM_LEVELS`] empty levels, each built on its own (~2.6 KiB of stack at a time).
@@ -131,7 +133,7 @@ impl<T> Wheel<T> {
             overflow: List::default(),
             overflow_min: NEVER,
             entries: Slab::new(),
-            unsettled: Vec::with_capacity(SETTLE_BATCH),
+            unsettled: Batch::default(),
         }
     }
 
@@ -206,7 +208,7 @@ impl<T> Wheel<T> {
             self.settle(); // expiry below takes whole lists: their counts must be exact
         }
         loop {
-            if let Some(key) = self.due.pop_front(|key| is_live(&self.entries, key, ListId::Due)) {
+            if let Some(key) = self.due.pop_front(&self.entries, ListId::Due) {
                 let entry = self.entries.remove(key).expect("pop_front returns live keys only");
                 return Some((TimerKey(key), entry.value));
             }
@@ -234,7 +236,7 @@ impl<T> Wheel<T> {
         self.due = List::default();
         self.overflow = List::default();
         self.overflow_min = NEVER;
-        self.unsettled.clear();
+        self.unsettled = Batch::default();
         self.entries.drain().into_iter().map(|entry| entry.value).collect()
     }
 

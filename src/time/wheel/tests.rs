@@ -82,6 +82,14 @@ pub(super) fn check_invariants<T>(wheel: &Wheel<T>) {
     assert!(wheel.unsettled.len() < SETTLE_BATCH, "a full batch is settled at once");
     let mut live_keys = HashSet::new();
     let mut check = |list: &List, id: ListId| {
+        for key in list.keys() {
+            // The slab's occupied bitmap, which compaction reads first, is exact except
+            // for the slots of unsettled cancels (still "maybe").
+            if !wheel.unsettled.slots().contains(&(key.index() as u32)) {
+                let exact = wheel.entries.slot_is_occupied(key.index());
+                assert_eq!(wheel.entries.is_occupied(key.index()), exact, "{id:?}: bit of {key:?}");
+            }
+        }
         for key in list.keys().filter(|&key| is_live(&wheel.entries, key, id)) {
             assert!(live_keys.insert(key), "{id:?}: key {key:?} is live twice");
         }

@@ -163,7 +163,7 @@ fn cancel_after_fire_records_nothing() {
     assert!(wheel.unsettled.is_empty(), "no count was lowered for a timer that is gone");
     assert_eq!(wheel.cancel(later), Some(2));
     assert_eq!(wheel.cancel(later), None);
-    assert_eq!(wheel.unsettled, [ListId::Slot { level: 1, slot: 3 }]);
+    assert_eq!(wheel.unsettled.as_slice(), [ListId::Slot { level: 1, slot: 3 }]);
     check_invariants(&wheel);
 }
 
