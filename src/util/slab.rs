@@ -228,7 +228,9 @@ impl<T> Slab<T> {
     /// Removes every value, leaving the slab empty (keys already handed out become stale).
     pub(crate) fn drain(&mut self) -> Vec<T> {
         let keys: Vec<Key> = self.iter().map(|(k, _)| k).collect();
-        keys.into_iter().filter_map(|k| self.remove(k)).collect()
+        let values = keys.into_iter().filter_map(|k| self.remove(k)).collect();
+        self.occupied.fill(0); // every slot is vacant, lazily removed ones included
+        values
     }
 }
 

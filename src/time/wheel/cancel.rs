@@ -53,13 +53,13 @@ use super::list::{List, ListId};
 use super::{TimerKey, Wheel};
 
 /// How many cancels may wait before the lists are told. Any small number works: the
-/// batch is 256 bytes, and `live` scans it.
+/// batch is 512 bytes, and `live` scans it.
 pub(super) const SETTLE_BATCH: usize = 64;
 
-/// The lists and slots of the timers cancelled since the last settle: fixed arrays and a
-/// count, not a `Vec`, so that appending is two stores and one increment. The cancel loop is
-/// made of misses, and the fewer instructions each cancel takes, the more cancels the
-/// CPU keeps in flight at once (see the module docs).
+/// The lists and slab slots of the timers cancelled since the last settle: fixed arrays
+/// and a count, not a `Vec`, so that appending is two stores and one increment. The
+/// cancel loop is made of misses, and the fewer instructions each cancel takes, the more
+/// cancels the CPU keeps in flight at once (see the module docs).
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Batch {
     ids: [ListId; SETTLE_BATCH],
@@ -84,7 +84,7 @@ impl Batch {
         self.len == SETTLE_BATCH
     }
 
-    pub(super) fn as_slice(&self) -> &[ListId] {
+    pub(super) fn lists(&self) -> &[ListId] {
         &self.ids[..self.len]
     }
 
@@ -137,10 +137,10 @@ impl<T> Wheel<T> {
         for &slot in unsettled.slots() {
             self.entries.refresh_occupied(slot as usize);
         }
-        for &id in unsettled.as_slice() {
+        for &id in unsettled.lists() {
             self.list_mut(id).note_cancelled();
         }
-        for &id in unsettled.as_slice() {
+        for &id in unsettled.lists() {
             let entries = &self.entries;
             match id {
                 ListId::Due => self.due.collect_garbage(entries),
@@ -154,7 +154,7 @@ impl<T> Wheel<T> {
 
     /// Live timers on list `id`: its count, less the cancels it has not heard of yet.
     pub(super) fn live(&self, id: ListId) -> usize {
-        let cancelled = self.unsettled.as_slice().iter().filter(|&&other| other == id).count();
+        let cancelled = self.unsettled.lists().iter().filter(|&&other| other == id).count();
         self.list(id).live() - cancelled
     }
 

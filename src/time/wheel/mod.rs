@@ -109,9 +109,10 @@ pub struct Wheel<T> {
     /// live key. Inserting reuses a freed slot when there is one, so a steady state of
     /// timers allocates nothing.
     entries: Slab<Entry<T>>,
-    /// The list of each timer cancelled since the last [`Wheel::settle`], whose live
-    /// count still includes it (fewer than `SETTLE_BATCH`). `cancel` only appends here,
-    /// so that it touches no list; `cancel.rs` explains why.
+    /// The list and slab slot of each timer cancelled since the last [`Wheel::settle`]
+    /// (fewer than `SETTLE_BATCH`): its list's live count still includes it, and its
+    /// slot's bit in the slab's occupied bitmap is still set. `cancel` only appends here,
+    /// so that it touches no list and no bitmap; `cancel.rs` explains why.
     unsettled: Batch,
 }
 
