@@ -235,6 +235,35 @@ fn sleep_zero_past_and_now_complete_at_once_without_registering() {
     assert_eq!(handle.time().len() + real.time().len(), 0);
 }
 
+/// A deadline more than `NEAR_TICKS` after the driver's last look at the clock is
+/// registered without reading the clock. If it has passed all the same (the driver has
+/// not turned for that long), it fires on the driver's next turn: one turn late, never
+/// early.
+#[test]
+fn a_passed_deadline_far_from_the_drivers_last_look_fires_on_its_next_turn() {
+    let (mut driver, handle, manual) = manual_driver();
+    let origin = handle.time().clock().now();
+    manual.advance(1_000); // the driver has not turned: its last look was at tick 0
+    let (count, waker) = counter();
+    let mut near = Sleep::with_driver(Some(origin + Duration::from_millis(NEAR_TICKS)), handle.clone());
+    let mut far = Sleep::with_driver(Some(origin + Duration::from_millis(500)), handle.clone());
+    assert!(poll(&mut near, &waker).is_ready(), "near the last look: the clock is read");
+    assert!(poll(&mut far, &waker).is_pending(), "far from it: registered, the clock unread");
+    assert_eq!(handle.time().len(), 1);
+    driver.park_timeout(&handle, Duration::ZERO);
+    assert_eq!(wakes(&count), 1, "the next turn fires it");
+    assert!(poll(&mut far, &waker).is_ready());
+    // The driver has looked again: a deadline near that look is checked at once.
+    let mut past = Sleep::with_driver(Some(origin + Duration::from_millis(990)), handle.clone());
+    assert!(poll(&mut past, &waker).is_ready());
+    // And a far deadline that has not passed waits for its tick, as always.
+    let mut later = Sleep::with_driver(Some(origin + Duration::from_millis(1_200)), handle.clone());
+    assert!(poll(&mut later, &waker).is_pending());
+    manual.advance(199);
+    driver.park_timeout(&handle, Duration::ZERO);
+    assert!(poll(&mut later, &waker).is_pending(), "never early");
+}
+
 #[test]
 fn dropping_a_registered_sleep_cancels_its_timer() {
     let (_driver, handle, _) = manual_driver();
