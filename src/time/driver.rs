@@ -20,7 +20,6 @@
 
 use super::clock::Clock;
 use super::wheel::{TimerKey, Wheel};
-use crate::loom::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use crate::loom::sync::Mutex;
 use crate::trace;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -34,21 +33,11 @@ const WAKE_BATCH: usize = 32;
 /// because it looks at the wheel again before it next parks.
 const NOT_PARKED: u64 = 0;
 
-/// A deadline more than this many ticks after [`Handle::seen_tick`] cannot have passed
-/// unless the driver has not looked at the clock for that long (see
-/// [`Handle::may_have_passed`]). 64 ms: a task that polls that long is already a bug
-/// (the trace's long-poll lint fires at 10 ms).
-const NEAR_TICKS: u64 = 64;
-
 /// The shared side of the time driver, one per runtime (inside `crate::driver::Handle`).
 #[derive(Debug)]
 pub(crate) struct Handle {
     clock: Clock,
     inner: Mutex<Inner>,
-    /// The wheel's clock at the driver's last turn, readable without the lock: a lower
-    /// bound on the current tick. `Relaxed`: it is a hint, and a stale value only sends
-    /// a `Sleep` down the slower, always-correct path.
-    seen_tick: AtomicU64,
 }
 
 #[derive(Debug)]
@@ -76,26 +65,12 @@ const SHUT_DOWN: &str = "timer used after its clockwork runtime shut down; \
 impl Handle {
     pub(crate) fn new(clock: Clock) -> Handle {
         let wheel = Wheel::new(clock.now_tick());
-        let seen_tick = AtomicU64::new(wheel.elapsed());
         let inner = Inner { wheel, parked_until: NOT_PARKED, is_shutdown: false };
-        Handle { clock, inner: Mutex::new(inner), seen_tick }
+        Handle { clock, inner: Mutex::new(inner) }
     }
 
     pub(crate) fn clock(&self) -> &Clock {
         &self.clock
-    }
-
-    /// `false` if a deadline at `tick` has certainly not passed yet, known without reading
-    /// the clock: it is more than [`NEAR_TICKS`] after the driver's last look at the
-    /// clock. A `Sleep` asks this on its first poll, and reads the clock (to complete at
-    /// once if the deadline has passed) only when the answer is `true`. Why: most timers
-    /// are timeouts of a second or more, and a clock read was a quarter of registering
-    /// and cancelling one (`perf`: 45 % of a register+cancel loop was
-    /// `clock_gettime`, two reads, one in `sleep` and this one). If the driver has not
-    /// turned for longer than `NEAR_TICKS`, a passed deadline is registered instead and
-    /// fires on the driver's next turn, which is what tokio does for every deadline.
-    pub(crate) fn may_have_passed(&self, tick: u64) -> bool {
-        tick <= self.seen_tick.load(Relaxed).saturating_add(NEAR_TICKS)
     }
 
     /// Adds a timer due at `tick` that will wake `waker`.
@@ -178,7 +153,6 @@ impl Handle {
                         None => break,
                     }
                 }
-                self.seen_tick.store(inner.wheel.elapsed(), Relaxed);
             } // the lock is released here, before any waker runs
             let full = batch.len() == WAKE_BATCH;
             fired += batch.len();

@@ -5,10 +5,9 @@
 //! 1. On its **first poll** (not at creation) find the runtime's driver and register a
 //!    timer. So a `Sleep` can be built anywhere, and a `timeout` whose inner future is
 //!    ready at once never touches the driver's lock. A deadline that has already passed
-//!    completes at once without registering anything. (To know that, it reads the
-//!    clock, but only if the deadline is near the driver's last look at it: a timeout
-//!    of seconds is registered unread, which saves a quarter of its cost;
-//!    `driver.rs`, `Handle::may_have_passed`.)
+//!    completes at once without registering anything. To know that, the first poll
+//!    reads the clock, unless the sleep was made by [`sleep`] (or `timeout`) with a
+//!    duration of at least [`CLOCK_CHECK_BELOW`]: see [`Sleep::check_clock`].
 //! 2. On **later polls** ask the driver whether the timer fired, and hand it the current
 //!    task's waker (the future may have moved to another task since).
 //! 3. On **drop**, cancel the timer (O(1) in the wheel), so that abandoned sleeps cost
@@ -40,7 +39,7 @@ use std::time::{Duration, Instant};
 /// });
 /// ```
 pub fn sleep(duration: Duration) -> Sleep {
-    Sleep::new(Instant::now().checked_add(duration))
+    Sleep::after(duration)
 }
 
 /// Waits until `deadline`. A deadline in the past completes on the first poll.
@@ -66,7 +65,20 @@ pub struct Sleep {
     key: Option<TimerKey>,
     /// Set once the deadline has been reached; later polls return `Ready` at once.
     elapsed: bool,
+    /// Whether the first poll reads the clock to see if the deadline has passed already.
+    /// `false` only for a sleep made by [`Sleep::after`] with a duration of at least
+    /// [`CLOCK_CHECK_BELOW`]: its deadline is that far after a clock read made when it
+    /// was created, so it can have passed only if the first poll comes that late. Such a
+    /// sleep registers without a second clock read, which was a fifth of the cost of
+    /// registering and cancelling a timeout (`perf`: 45 % of a register+cancel loop was
+    /// `clock_gettime`, two reads). If the first poll does come that late, the sleep
+    /// completes on the driver's next turn instead of at once (never early).
+    check_clock: bool,
 }
+
+/// See [`Sleep::check_clock`]: 64 ms, a gap between creating a future and first polling it
+/// that only a blocked thread or a task polling far too long produces.
+pub(crate) const CLOCK_CHECK_BELOW: Duration = Duration::from_millis(64);
 
 /// The panic message when a timer is polled outside any runtime.
 const NO_RUNTIME: &str = "there is no clockwork runtime here: sleep, sleep_until, timeout \
@@ -76,13 +88,35 @@ const NO_RUNTIME: &str = "there is no clockwork runtime here: sleep, sleep_until
 impl Sleep {
     /// A sleep that will find its driver in the runtime context on first poll.
     pub(crate) fn new(deadline: Option<Instant>) -> Sleep {
-        Sleep { deadline, driver: None, key: None, elapsed: false }
+        Sleep { deadline, driver: None, key: None, elapsed: false, check_clock: true }
+    }
+
+    /// A sleep of `duration` from now (for [`sleep`] and `timeout`).
+    pub(crate) fn after(duration: Duration) -> Sleep {
+        let mut sleep = Sleep::new(Instant::now().checked_add(duration));
+        sleep.check_clock = duration < CLOCK_CHECK_BELOW;
+        sleep
     }
 
     /// A sleep bound to `driver` up front (for tests that run without a runtime).
     #[cfg(test)]
     pub(crate) fn with_driver(deadline: Option<Instant>, driver: Arc<DriverHandle>) -> Sleep {
         Sleep { driver: Some(driver), ..Sleep::new(deadline) }
+    }
+
+    /// Like [`Sleep::with_driver`], as [`Sleep::after`] makes a long sleep: its first
+    /// poll does not read the clock (for tests on a manual clock).
+    #[cfg(test)]
+    pub(crate) fn with_driver_unchecked(deadline: Option<Instant>, driver: Arc<DriverHandle>) -> Sleep {
+        let mut sleep = Sleep::with_driver(deadline, driver);
+        sleep.check_clock = false;
+        sleep
+    }
+
+    /// Whether the next first poll will read the clock (for tests).
+    #[cfg(test)]
+    pub(crate) fn checks_clock(&self) -> bool {
+        self.check_clock
     }
 
     /// The instant this sleep completes at (`None` if it never does).
@@ -105,6 +139,7 @@ impl Sleep {
         self.cancel_timer();
         self.deadline = deadline;
         self.elapsed = false;
+        self.check_clock = true; // a deadline set by hand: nothing is known about it
     }
 
     fn cancel_timer(&mut self) {
@@ -138,13 +173,12 @@ impl Future for Sleep {
                 Poll::Pending => Poll::Pending,
             };
         }
-        // First poll since creation or reset: maybe the deadline has already passed. The
-        // clock is read only for a deadline near the driver's last look at it.
-        let tick = time.clock().deadline_tick(this.deadline);
-        if time.may_have_passed(tick) && this.deadline.is_some_and(|d| time.clock().now() >= d) {
+        // First poll since creation or reset: maybe the deadline has already passed.
+        let passed = |deadline| time.clock().now() >= deadline;
+        if this.check_clock && this.deadline.is_some_and(passed) {
             return this.complete();
         }
-        let registration = time.register(tick, cx.waker());
+        let registration = time.register(time.clock().deadline_tick(this.deadline), cx.waker());
         this.key = Some(registration.key);
         if registration.unpark {
             driver.unpark(); // the driver sleeps past our deadline: make it look again

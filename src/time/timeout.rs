@@ -16,7 +16,7 @@ use super::sleep::Sleep;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Runs `future` for at most `duration`: `Ok(output)` if it finishes first, otherwise
 /// `Err(Elapsed)` (and `future` is dropped with the `Timeout`).
@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 /// });
 /// ```
 pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
-    Timeout { future, delay: Sleep::new(Instant::now().checked_add(duration)) }
+    Timeout { future, delay: Sleep::after(duration) }
 }
 
 /// The future returned by [`timeout`]. Dropping it cancels its timer.

@@ -235,33 +235,39 @@ fn sleep_zero_past_and_now_complete_at_once_without_registering() {
     assert_eq!(handle.time().len() + real.time().len(), 0);
 }
 
-/// A deadline more than `NEAR_TICKS` after the driver's last look at the clock is
-/// registered without reading the clock. If it has passed all the same (the driver has
-/// not turned for that long), it fires on the driver's next turn: one turn late, never
-/// early.
+/// `sleep(d)` with `d` of at least 64 ms registers on its first poll without reading the
+/// clock. If that first poll comes after the whole duration (here the manual clock jumps
+/// past it), the sleep completes on the driver's next turn: one turn late, never early.
 #[test]
-fn a_passed_deadline_far_from_the_drivers_last_look_fires_on_its_next_turn() {
+fn a_long_sleep_first_polled_after_its_deadline_fires_on_the_next_turn() {
+    use crate::time::sleep::CLOCK_CHECK_BELOW;
+    assert!(Sleep::after(CLOCK_CHECK_BELOW - Duration::from_millis(1)).checks_clock());
+    let mut long = Sleep::after(CLOCK_CHECK_BELOW);
+    assert!(!long.checks_clock(), "a long sleep() skips the clock read");
+    long.reset(Instant::now());
+    assert!(long.checks_clock(), "a deadline set by hand is checked");
+
     let (mut driver, handle, manual) = manual_driver();
     let origin = handle.time().clock().now();
-    manual.advance(1_000); // the driver has not turned: its last look was at tick 0
     let (count, waker) = counter();
-    let mut near = Sleep::with_driver(Some(origin + Duration::from_millis(NEAR_TICKS)), handle.clone());
-    let mut far = Sleep::with_driver(Some(origin + Duration::from_millis(500)), handle.clone());
-    assert!(poll(&mut near, &waker).is_ready(), "near the last look: the clock is read");
-    assert!(poll(&mut far, &waker).is_pending(), "far from it: registered, the clock unread");
-    assert_eq!(handle.time().len(), 1);
+    let mut late = Sleep::with_driver_unchecked(Some(origin + Duration::from_millis(500)), handle.clone());
+    manual.advance(1_000);
+    assert!(poll(&mut late, &waker).is_pending(), "registered, the clock unread");
     driver.park_timeout(&handle, Duration::ZERO);
     assert_eq!(wakes(&count), 1, "the next turn fires it");
-    assert!(poll(&mut far, &waker).is_ready());
-    // The driver has looked again: a deadline near that look is checked at once.
-    let mut past = Sleep::with_driver(Some(origin + Duration::from_millis(990)), handle.clone());
-    assert!(poll(&mut past, &waker).is_ready());
-    // And a far deadline that has not passed waits for its tick, as always.
-    let mut later = Sleep::with_driver(Some(origin + Duration::from_millis(1_200)), handle.clone());
+    assert!(poll(&mut late, &waker).is_ready());
+    // The same deadline, checked, completes at once.
+    let mut checked = Sleep::with_driver(Some(origin + Duration::from_millis(500)), handle.clone());
+    assert!(poll(&mut checked, &waker).is_ready());
+    // An unchecked sleep that is not due yet waits for its tick, as always.
+    let mut later = Sleep::with_driver_unchecked(Some(origin + Duration::from_millis(1_200)), handle.clone());
     assert!(poll(&mut later, &waker).is_pending());
     manual.advance(199);
     driver.park_timeout(&handle, Duration::ZERO);
     assert!(poll(&mut later, &waker).is_pending(), "never early");
+    manual.advance(1);
+    driver.park_timeout(&handle, Duration::ZERO);
+    assert!(poll(&mut later, &waker).is_ready());
 }
 
 #[test]
