@@ -23,8 +23,8 @@
 //!
 //! Why the batch: every instruction and store in `cancel` takes room in the CPU's window,
 //! so the shorter a cancel, the more of them wait for their misses at once. Clearing the
-//! bitmap bit inside `cancel` (a read and a write of a word in a 128 KiB array) cost about
-//! a tenth of the cancel phase of "insert 1M, cancel all" (DESIGN.md §6); in `settle` the
+//! bitmap bit inside `cancel` (a read and a write of a word in a 128 KiB array) made the
+//! cancel phase of "insert 1M, cancel all" 6–9 % slower (DESIGN.md §6); in `settle` the
 //! 64 slots just touched are still in cache. And decrementing the list's count inside
 //! `cancel` writes to an address that is known only once the entry has arrived (the
 //! entry says which list), and that store holds back the cancels behind it. With
