@@ -67,7 +67,8 @@ impl Shared {
         let (driver, driver_handle) = Driver::new()?;
         Ok(Arc::new(Shared {
             queue: Mutex::new(Some(VecDeque::new())),
-            owned: OwnedTasks::new(),
+            // One thread runs every task; other threads only spawn now and then.
+            owned: OwnedTasks::new(1),
             driver: Arc::new(driver_handle),
             blocking,
             parked: AtomicBool::new(false),
