@@ -67,8 +67,7 @@ impl Shared {
         let (driver, driver_handle) = Driver::new()?;
         Ok(Arc::new(Shared {
             queue: Mutex::new(Some(VecDeque::new())),
-            // One thread runs every task; other threads only spawn now and then.
-            owned: OwnedTasks::new(1),
+            owned: OwnedTasks::new(),
             driver: Arc::new(driver_handle),
             blocking,
             parked: AtomicBool::new(false),

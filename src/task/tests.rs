@@ -37,7 +37,7 @@ impl TestSched {
     pub(super) fn new() -> TestSched {
         TestSched(Arc::new(Inner {
             queue: Mutex::new(VecDeque::new()),
-            owned: OwnedTasks::new(4),
+            owned: OwnedTasks::new(),
             schedules: AtomicUsize::new(0),
         }))
     }

@@ -110,9 +110,7 @@ pub(crate) fn start(n: usize, blocking: blocking::Spawner) -> io::Result<(Arc<Sh
     let (driver, driver_handle) = Driver::new()?;
     let parkers: Vec<Parker> = (0..n).map(|_| Parker::new()).collect();
     let shared = Arc::new(Shared {
-        // Four shards per worker, as tokio: enough that a spawning worker and a finishing
-        // one rarely meet (`task/owned.rs`).
-        owned: OwnedTasks::new(4 * n),
+        owned: OwnedTasks::new(),
         driver: Arc::new(driver_handle),
         blocking,
         injector: Injector::new(),
