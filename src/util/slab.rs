@@ -13,6 +13,19 @@
 //! harmless no-op. Rejected alternative: intrusive linked lists (tokio's choice), which
 //! avoid the `Vec` but need `unsafe` and pinning at every use.
 //!
+//! Beside the slots the slab keeps a bitmap, one bit per slot, so that a scan asking
+//! "is this key still here?" of many keys can rule out vacant slots without opening them
+//! (the timer wheel's compaction, `src/time/wheel/list.rs`). A slot and its bit:
+//!
+//! | slot | bit | got there by |
+//! |---|---|---|
+//! | occupied | set | `insert` |
+//! | vacant | clear | `remove`, or `refresh_occupied` after a lazy remove, or `drain` |
+//! | vacant | set ("maybe") | `remove_lazily`, until `refresh_occupied` |
+//!
+//! A clear bit is a promise (the slot is vacant); a set bit is only a hint, and the
+//! generation decides.
+//!
 //! Next to read: `src/task/mod.rs`.
 
 /// Where a value lives in a [`Slab`]: its index and the generation it was inserted in.
