@@ -13,15 +13,23 @@
 //! harmless no-op. Rejected alternative: intrusive linked lists (tokio's choice), which
 //! avoid the `Vec` but need `unsafe` and pinning at every use.
 //!
+//! Removing can also be done in two steps, for a caller that removes many values in a
+//! row and wants each removal to write as little as possible: [`Slab::take`] moves the
+//! value out and bumps the generation (every key to it is stale at once), and
+//! [`Slab::free`] later puts the slot on the free list. In between the slot is
+//! *detached*: empty, but not yet reusable. The timer wheel's `cancel` takes, and frees
+//! its cancelled slots 64 at a time (`src/time/wheel/cancel.rs` says why: each memory
+//! write in a loop of cache misses costs about 3 ns).
+//!
 //! Beside the slots the slab keeps a bitmap, one bit per slot, so that a scan asking
 //! "is this key still here?" of many keys can rule out vacant slots without opening them
 //! (the timer wheel's compaction, `src/time/wheel/list.rs`). A slot and its bit:
 //!
-//! | slot | bit | got there by |
-//! |---|---|---|
-//! | occupied | set | `insert` |
-//! | vacant | clear | `remove`, or `refresh_occupied` after a lazy remove, or `drain` |
-//! | vacant | set ("maybe") | `remove_lazily`, until `refresh_occupied` |
+//! | slot | on the free list | bit | got there by |
+//! |---|---|---|---|
+//! | occupied | no | set | `insert` |
+//! | detached | no | set ("maybe") | `take` |
+//! | vacant | yes | clear | `remove`, `free` after `take`, or `drain` |
 //!
 //! A clear bit is a promise (the slot is vacant); a set bit is only a hint, and the
 //! generation decides.
@@ -55,12 +63,19 @@ impl Key {
     }
 }
 
+/// One slot. A struct rather than an `enum { Occupied, Vacant }`, so that emptying it
+/// writes only `value`'s "none" marker and the generation (two small stores, where an
+/// enum rewrites its tag and every field of the vacant variant), and so that every
+/// slot's generation sits at the same place, readable without a branch on its kind.
 #[derive(Debug)]
-enum Slot<T> {
-    /// Holds a value inserted in `generation`.
-    Occupied { generation: u32, value: T },
-    /// Free; `next_free` links the free list; the next value gets `generation`.
-    Vacant { generation: u32, next_free: u32 },
+struct Slot<T> {
+    /// While occupied, the generation its value was inserted in; once emptied, the
+    /// generation the next value will get (one more), which no key handed out carries.
+    generation: u32,
+    /// The next slot on the free list (meaningful only while the slot is on it).
+    next_free: u32,
+    /// The value, or `None` if the slot is detached or vacant.
+    value: Option<T>,
 }
 
 /// The end of the free list.
@@ -70,11 +85,12 @@ const NONE: u32 = u32::MAX;
 #[derive(Debug)]
 pub(crate) struct Slab<T> {
     slots: Vec<Slot<T>>,
-    /// Bit `i % 64` of word `i / 64` is set if slot `i` is occupied, and clear if it is
-    /// vacant, except after [`Slab::remove_lazily`] (set until refreshed): a summary of
-    /// the slots, 1 bit each, that a scan can read instead of the slots themselves.
+    /// Bit `i % 64` of word `i / 64` is set if slot `i` is occupied or detached, and
+    /// clear if it is vacant: a summary of the slots, 1 bit each, that a scan can read
+    /// instead of the slots themselves.
     occupied: Vec<u64>,
     first_free: u32,
+    /// Slots not on the free list: occupied or detached.
     len: usize,
 }
 
@@ -85,23 +101,18 @@ impl<T> Default for Slab<T> {
 }
 
 impl<T> Slab<T> {
+    /// An empty slab (no allocation until the first insert).
     pub(crate) const fn new() -> Self {
         Slab { slots: Vec::new(), occupied: Vec::new(), first_free: NONE, len: 0 }
     }
 
-    pub(crate) fn with_capacity(capacity: usize) -> Self {
-        Slab {
-            slots: Vec::with_capacity(capacity),
-            occupied: Vec::with_capacity(capacity.div_ceil(64)),
-            first_free: NONE,
-            len: 0,
-        }
-    }
-
+    /// Number of slots in use: values, plus slots emptied by [`Slab::take`] and not yet
+    /// given back by [`Slab::free`].
     pub(crate) fn len(&self) -> usize {
         self.len
     }
 
+    /// `true` if no slot is in use.
     pub(crate) fn is_empty(&self) -> bool {
         self.len == 0
     }
@@ -112,103 +123,102 @@ impl<T> Slab<T> {
     }
 
     /// Stores the value `make` builds from its own key (for records that know their key).
+    /// Reuses the most recently freed slot, if any (it is likely still in cache).
     pub(crate) fn insert_with(&mut self, make: impl FnOnce(Key) -> T) -> Key {
-        let (index, generation) = match self.first_free {
-            NONE => {
-                let index = u32::try_from(self.slots.len())
-                    .ok()
-                    .filter(|&i| i != NONE)
-                    .expect("slab is full: more than 4 billion live entries");
-                self.slots.push(Slot::Vacant { generation: 0, next_free: NONE });
-                if index % 64 == 0 {
-                    self.occupied.push(0);
-                }
-                (index, 0)
-            }
-            index => match self.slots[index as usize] {
-                Slot::Vacant { generation, next_free } => {
-                    self.first_free = next_free;
-                    (index, generation)
-                }
-                Slot::Occupied { .. } => unreachable!("free list points at an occupied slot"),
-            },
+        let index = match self.first_free {
+            NONE => self.grow(),
+            index => index,
         };
-        let key = Key { index, generation };
-        self.slots[index as usize] = Slot::Occupied { generation, value: make(key) };
+        let slot = &mut self.slots[index as usize];
+        debug_assert!(slot.value.is_none(), "the free list points at an occupied slot");
+        self.first_free = slot.next_free;
+        let key = Key { index, generation: slot.generation };
+        slot.value = Some(make(key));
         self.occupied[index as usize / 64] |= 1 << (index % 64);
         self.len += 1;
         key
     }
 
+    /// Appends a vacant slot, puts it on the (empty) free list and returns its index.
+    fn grow(&mut self) -> u32 {
+        let index = u32::try_from(self.slots.len())
+            .ok()
+            .filter(|&i| i != NONE)
+            .expect("slab is full: more than 4 billion live entries");
+        self.slots.push(Slot { generation: 0, next_free: NONE, value: None });
+        if index % 64 == 0 {
+            self.occupied.push(0);
+        }
+        index
+    }
+
     /// Removes and returns the value at `key`, or `None` if the key is stale.
     pub(crate) fn remove(&mut self, key: Key) -> Option<T> {
-        let value = self.remove_lazily(key)?;
-        self.occupied[key.index() / 64] &= !(1 << (key.index % 64));
+        let value = self.take(key)?;
+        self.free(key.index());
         Some(value)
     }
 
-    /// Like [`Slab::remove`], but leaves the slot's bit in the occupied bitmap set until
-    /// [`Slab::refresh_occupied`] is called for it: one fewer memory write for a caller
-    /// that removes many values in a row and can tidy the bits later, in a batch (the
-    /// timer wheel's `cancel`). Until then the bitmap says "maybe occupied", which is
-    /// safe: [`Slab::is_occupied`] only promises that a *clear* bit means vacant.
-    pub(crate) fn remove_lazily(&mut self, key: Key) -> Option<T> {
+    /// The first half of [`Slab::remove`]: moves the value out and makes every key to it
+    /// stale, but leaves the slot *detached*, off the free list and with its bit set,
+    /// until [`Slab::free`] is called for it. `None` (and no change) if `key` is stale.
+    /// Writes two fields of one slot, for a caller that removes many values in a row and
+    /// can give the slots back later, in a batch (the timer wheel's `cancel`).
+    #[inline]
+    pub(crate) fn take(&mut self, key: Key) -> Option<T> {
         let slot = self.slots.get_mut(key.index())?;
-        match slot {
-            Slot::Occupied { generation, .. } if *generation == key.generation => {}
-            _ => return None,
+        if slot.generation != key.generation || slot.value.is_none() {
+            return None;
         }
-        let next_generation = key.generation.wrapping_add(1);
-        let vacant = Slot::Vacant { generation: next_generation, next_free: self.first_free };
-        let Slot::Occupied { value, .. } = std::mem::replace(slot, vacant) else {
-            unreachable!("checked above")
-        };
-        self.first_free = key.index;
+        slot.value.take() // the generation moves on in `free`
+    }
+
+    /// The second half of [`Slab::remove`]: gives back slot `index`, detached by
+    /// [`Slab::take`], so that it can be reused. Each detached slot must be freed once.
+    pub(crate) fn free(&mut self, index: usize) {
+        let slot = &mut self.slots[index];
+        debug_assert!(slot.value.is_none(), "free of an occupied slot {index}");
+        slot.generation = slot.generation.wrapping_add(1);
+        slot.next_free = self.first_free;
+        self.first_free = index as u32;
+        self.occupied[index / 64] &= !(1 << (index % 64));
         self.len -= 1;
-        Some(value)
     }
 
+    /// The value at `key`, or `None` if the key is stale.
     pub(crate) fn get(&self, key: Key) -> Option<&T> {
-        match self.slots.get(key.index())? {
-            Slot::Occupied { generation, value } if *generation == key.generation => Some(value),
-            _ => None,
-        }
+        let slot = self.slots.get(key.index())?;
+        (slot.generation == key.generation).then_some(slot.value.as_ref()).flatten()
     }
 
+    /// The value at `key`, mutably, or `None` if the key is stale.
     pub(crate) fn get_mut(&mut self, key: Key) -> Option<&mut T> {
-        match self.slots.get_mut(key.index())? {
-            Slot::Occupied { generation, value } if *generation == key.generation => Some(value),
-            _ => None,
-        }
+        let slot = self.slots.get_mut(key.index())?;
+        (slot.generation == key.generation).then_some(slot.value.as_mut()).flatten()
     }
 
+    /// `true` if `key` still names a value.
     pub(crate) fn contains(&self, key: Key) -> bool {
         self.get(key).is_some()
     }
 
     /// The same answer as [`Slab::contains`], found by comparing generations only. That is
-    /// enough: a vacant slot already holds the generation of its *next* value, which no
-    /// key handed out so far carries. Since both kinds of slot hold a generation, the
-    /// compiler can read it without first branching on which kind the slot is, which is
-    /// what a scan over many keys of unpredictable liveness wants (the timer wheel's
-    /// tombstone compaction: a branch per key would make the CPU wait for each slot's
-    /// cache miss in turn instead of overlapping them).
+    /// enough: an emptied slot already holds the generation of its *next* value, which no
+    /// key handed out so far carries. Reading only the generation spares a branch on
+    /// whether the slot holds a value, which is what a scan over many keys of
+    /// unpredictable liveness wants (the timer wheel's tombstone compaction: a branch per
+    /// key would make the CPU wait for each slot's cache miss in turn instead of
+    /// overlapping them).
     pub(crate) fn contains_by_generation(&self, key: Key) -> bool {
-        match self.slots.get(key.index()) {
-            Some(Slot::Occupied { generation, .. } | Slot::Vacant { generation, .. }) => {
-                *generation == key.generation
-            }
-            None => false,
-        }
+        self.slots.get(key.index()).is_some_and(|slot| slot.generation == key.generation)
     }
 
     /// `false` only if slot `index` is vacant, so that every key into it is stale; `true`
     /// if it may hold a value, of any generation (a key into it then still needs
-    /// [`Slab::contains_by_generation`]). It is exact except for slots emptied by
-    /// [`Slab::remove_lazily`] and not yet refreshed. Reads one bit of a dense bitmap
-    /// (128 KiB for a million slots, so it stays in cache), not the slot: a scan over
-    /// many keys, most of them stale (the timer wheel's compaction), asks this first and
-    /// opens only the slots it must.
+    /// [`Slab::contains_by_generation`]). It is exact except for detached slots, which
+    /// read `true`. Reads one bit of a dense bitmap (128 KiB for a million slots, so it
+    /// stays in cache), not the slot: a scan over many keys, most of them stale (the
+    /// timer wheel's compaction), asks this first and opens only the slots it must.
     pub(crate) fn is_occupied(&self, index: usize) -> bool {
         self.occupied.get(index / 64).is_some_and(|word| word >> (index % 64) & 1 == 1)
     }
@@ -216,33 +226,37 @@ impl<T> Slab<T> {
     /// Whether slot `index` holds a value, read from the slot (for tests of the bitmap).
     #[cfg(test)]
     pub(crate) fn slot_is_occupied(&self, index: usize) -> bool {
-        matches!(self.slots.get(index), Some(Slot::Occupied { .. }))
-    }
-
-    /// Makes slot `index`'s bit in the occupied bitmap exact again (after
-    /// [`Slab::remove_lazily`]; the slot may have been filled again since).
-    pub(crate) fn refresh_occupied(&mut self, index: usize) {
-        let vacant = matches!(self.slots.get(index), Some(Slot::Vacant { .. }));
-        if let Some(word) = self.occupied.get_mut(index / 64) {
-            *word &= !(u64::from(vacant) << (index % 64));
-        }
+        self.slots.get(index).is_some_and(|slot| slot.value.is_some())
     }
 
     /// Iterates over every live `(key, value)`.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (Key, &T)> {
-        self.slots.iter().enumerate().filter_map(|(i, slot)| match slot {
-            Slot::Occupied { generation, value } => {
-                Some((Key { index: i as u32, generation: *generation }, value))
-            }
-            Slot::Vacant { .. } => None,
+        self.slots.iter().enumerate().filter_map(|(i, slot)| {
+            let key = Key { index: i as u32, generation: slot.generation };
+            slot.value.as_ref().map(|value| (key, value))
         })
     }
 
-    /// Removes every value, leaving the slab empty (keys already handed out become stale).
+    /// Removes every value, detached slots included, leaving the slab empty (keys already
+    /// handed out become stale, because every slot that held a value moves on a
+    /// generation).
     pub(crate) fn drain(&mut self) -> Vec<T> {
-        let keys: Vec<Key> = self.iter().map(|(k, _)| k).collect();
-        let values = keys.into_iter().filter_map(|k| self.remove(k)).collect();
-        self.occupied.fill(0); // every slot is vacant, lazily removed ones included
+        let mut values = Vec::with_capacity(self.len);
+        for slot in &mut self.slots {
+            values.extend(slot.value.take());
+            // Every key to a slot that held a value, or was detached, must go stale; for
+            // a slot that was vacant already, a step more is harmless.
+            slot.generation = slot.generation.wrapping_add(1);
+        }
+        // Every slot is vacant now: thread a new free list through all of them, lowest
+        // first (the old list is dropped with the rest of the bookkeeping).
+        self.first_free = NONE;
+        for (index, slot) in self.slots.iter_mut().enumerate().rev() {
+            slot.next_free = self.first_free;
+            self.first_free = index as u32;
+        }
+        self.occupied.fill(0);
+        self.len = 0;
         values
     }
 }
@@ -278,23 +292,44 @@ mod tests {
     }
 
     #[test]
-    fn a_lazy_remove_leaves_the_bit_until_refreshed() {
+    fn a_taken_slot_is_stale_at_once_and_reused_only_once_freed() {
         let mut slab = Slab::new();
         let keys: Vec<Key> = (0..130).map(|i| slab.insert(i)).collect();
         assert!((0..130).all(|i| slab.is_occupied(i)) && !slab.is_occupied(130));
         assert_eq!(slab.remove(keys[64]), Some(64));
-        assert!(!slab.is_occupied(64), "an eager remove clears the bit");
-        assert_eq!(slab.remove_lazily(keys[7]), Some(7));
-        assert!(slab.is_occupied(7), "maybe occupied until refreshed");
-        assert!(!slab.contains_by_generation(keys[7]), "but the key is stale at once");
-        slab.refresh_occupied(7);
-        assert!(!slab.is_occupied(7));
-        // Refill before the refresh: the refresh must leave the new value's bit set.
-        assert_eq!(slab.remove_lazily(keys[9]), Some(9));
+        assert!(!slab.is_occupied(64), "remove clears the bit");
+        assert_eq!(slab.insert(640).index(), 64, "and frees the slot at once");
+        assert_eq!(slab.take(keys[7]), Some(7));
+        assert_eq!(slab.take(keys[7]), None, "taken twice");
+        assert!(slab.is_occupied(7), "detached: maybe occupied until freed");
+        assert!(!slab.contains(keys[7]), "but the key is stale at once");
+        assert!(slab.contains_by_generation(keys[7]), "though its generation is still the slot's");
+        assert_eq!(slab.len(), 130, "a detached slot still counts");
+        assert_eq!(slab.insert(131).index(), 130, "and is not reused");
+        slab.free(7);
+        assert!(!slab.is_occupied(7) && !slab.contains_by_generation(keys[7]));
+        assert_eq!(slab.len(), 130);
         let again = slab.insert(99);
-        assert_eq!(again.index(), 9);
-        slab.refresh_occupied(9);
-        assert!(slab.is_occupied(9), "the slot was filled again");
+        assert_eq!(again.index(), 7, "freed: reused now");
+        assert!(slab.is_occupied(7) && slab.get(keys[7]).is_none());
+        assert_eq!(slab.get(again), Some(&99));
+    }
+
+    #[test]
+    fn drain_takes_detached_slots_too_and_every_slot_is_reused_once() {
+        let mut slab = Slab::new();
+        let keys: Vec<Key> = (0..100).map(|i| slab.insert(i)).collect();
+        slab.remove(keys[3]);
+        slab.take(keys[5]);
+        let mut drained = slab.drain();
+        drained.sort_unstable();
+        assert_eq!(drained.len(), 98);
+        assert!(slab.is_empty() && (0..100).all(|i| !slab.is_occupied(i)));
+        let mut reused: Vec<usize> = (0..100).map(|i| slab.insert(i).index()).collect();
+        reused.sort_unstable();
+        assert_eq!(reused, (0..100).collect::<Vec<_>>(), "each slot once, none lost");
+        assert_eq!(slab.insert(100).index(), 100);
+        assert!(keys.iter().all(|&key| slab.get(key).is_none()), "old keys stay stale");
     }
 
     #[test]

@@ -9,17 +9,20 @@
 //!
 //! A cancel therefore does as little as it can:
 //!
-//! 1. It removes the entry from the slab: one cache miss, the entry itself. That bumps
-//!    the slab slot's generation, which turns the timer's key, still sitting in its
-//!    list's queue, into a **tombstone** (`list.rs`). The list is not searched, and the
-//!    slab's occupied bitmap is left for later (`Slab::remove_lazily`).
+//! 1. It takes the entry out of the slab (`Slab::take`): one cache miss, the entry
+//!    itself, and one store, the slot's "no value" marker. From then on no key finds
+//!    the entry, so the timer's key, still sitting in its list's queue, is a
+//!    **tombstone** (`list.rs`). The list is not searched, and the slot stays
+//!    *detached*: not yet on the slab's free list, with its old generation and its bit
+//!    in the slab's occupied bitmap still set.
 //! 2. It appends the entry's [`ListId`] and the slot's index to `unsettled`, a batch of
-//!    at most [`SETTLE_BATCH`]. The addresses written (the ends of two small arrays) are
-//!    known before the entry arrives.
-//! 3. Every `SETTLE_BATCH` cancels, and before any expiry, [`Wheel::settle`] clears the
-//!    bitmap bits of the slots still vacant, then tells each list how many of its timers
-//!    went: its live count drops, and the garbage rules of `list.rs` (empty means
-//!    empty; compaction) run.
+//!    at most [`SETTLE_BATCH`]. The address written (the end of a small array) is known
+//!    before the entry arrives.
+//! 3. Every `SETTLE_BATCH` cancels, and before any expiry, [`Wheel::settle`] frees the
+//!    batch's slots (`Slab::free`: the generation moves on, the slot joins the free
+//!    list, its bit is cleared), then tells each list how many of its timers went: its
+//!    live count drops, and the garbage rules of `list.rs` (empty means empty;
+//!    compaction) run.
 //!
 //! Why the batch: every instruction and store in `cancel` takes room in the CPU's window,
 //! so the shorter a cancel, the more of them wait for their misses at once. Clearing the
@@ -30,14 +33,20 @@
 //! entry says which list), and that store holds back the cancels behind it. With
 //! compaction switched off in both builds, so that only the counting differed, counting
 //! inside `cancel` made the cancel phase of "insert 1M, cancel all" two to three times
-//! slower than counting in batches (DESIGN.md §6).
+//! slower than counting in batches (DESIGN.md §6). Stores are what fill the window
+//! first: a store leaves the CPU only after every older instruction is done, so while
+//! the oldest cancel waits for memory, each store of the younger ones holds one of a few
+//! dozen places. Removing the slot in full inside `cancel` (the slot's tag, generation
+//! and free-list link, and the slab's free-list head and count: five stores) instead of
+//! one store made the cancel phase about 8 % slower; in `settle` those slots are in
+//! cache again, and nothing else waits on them.
 //!
 //! **Invariant.** For every list, `list.live()` = its live timers + the occurrences of
-//! its id in `unsettled` (and the slab's occupied bitmap is exact except for
-//! `unsettled`'s slots). [`Wheel::live`] subtracts them, so `next_expiration` and the
-//! inspector stay exact between batches (a slot whose timers were all cancelled is not
-//! reported, even before its list hears of it); `poll` settles first, because expiry
-//! takes whole lists and needs their counts exact.
+//! its id in `unsettled`; the slab's detached slots are exactly `unsettled`'s.
+//! [`Wheel::live`] subtracts them, so `next_expiration` and the inspector stay exact
+//! between batches (a slot whose timers were all cancelled is not reported, even before
+//! its list hears of it); `poll` settles first, because expiry takes whole lists and
+//! needs their counts exact, and compaction needs every taken slot freed.
 //!
 //! Rejected alternatives:
 //! * Counting in `cancel` (the first version of this design): simpler, and slower as
@@ -56,20 +65,19 @@ use super::{TimerKey, Wheel};
 /// batch is 512 bytes, and `live` scans it.
 pub(super) const SETTLE_BATCH: usize = 64;
 
-/// The lists and slab slots of the timers cancelled since the last settle: fixed arrays
-/// and a count, not a `Vec`, so that appending is two stores and one increment. The
+/// The lists and slab slots of the timers cancelled since the last settle: a fixed array
+/// and a count, not a `Vec`, so that appending writes one 8-byte entry and a count. The
 /// cancel loop is made of misses, and the fewer instructions each cancel takes, the more
 /// cancels the CPU keeps in flight at once (see the module docs).
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Batch {
-    ids: [ListId; SETTLE_BATCH],
-    slots: [u32; SETTLE_BATCH],
+    cancels: [(ListId, u32); SETTLE_BATCH],
     len: usize,
 }
 
 impl Default for Batch {
     fn default() -> Self {
-        Batch { ids: [ListId::Due; SETTLE_BATCH], slots: [0; SETTLE_BATCH], len: 0 }
+        Batch { cancels: [(ListId::Due, 0); SETTLE_BATCH], len: 0 }
     }
 }
 
@@ -78,18 +86,14 @@ impl Batch {
     /// batch is now full and must be settled.
     #[inline]
     fn push(&mut self, id: ListId, slot: usize) -> bool {
-        self.ids[self.len] = id;
-        self.slots[self.len] = slot as u32;
+        self.cancels[self.len] = (id, slot as u32);
         self.len += 1;
         self.len == SETTLE_BATCH
     }
 
-    pub(super) fn lists(&self) -> &[ListId] {
-        &self.ids[..self.len]
-    }
-
-    pub(super) fn slots(&self) -> &[u32] {
-        &self.slots[..self.len]
+    /// The list and slab slot of each cancel in the batch, oldest first.
+    pub(super) fn cancels(&self) -> &[(ListId, u32)] {
+        &self.cancels[..self.len]
     }
 
     #[cfg(test)]
@@ -109,7 +113,7 @@ impl<T> Wheel<T> {
     /// (see [Lists and cancellation](super#lists-and-cancellation)).
     #[inline]
     pub fn cancel(&mut self, key: TimerKey) -> Option<T> {
-        let entry = self.entries.remove_lazily(key.0)?;
+        let entry = self.entries.take(key.0)?;
         if self.unsettled.push(entry.list, key.0.index()) {
             self.settle();
         }
@@ -134,13 +138,11 @@ impl<T> Wheel<T> {
     #[inline(never)]
     pub(super) fn settle(&mut self) {
         let unsettled = std::mem::take(&mut self.unsettled);
-        for &slot in unsettled.slots() {
-            self.entries.refresh_occupied(slot as usize);
-        }
-        for &id in unsettled.lists() {
+        for &(id, slot) in unsettled.cancels() {
+            self.entries.free(slot as usize);
             self.list_mut(id).note_cancelled();
         }
-        for &id in unsettled.lists() {
+        for &(id, _) in unsettled.cancels() {
             let entries = &self.entries;
             match id {
                 ListId::Due => self.due.collect_garbage(entries),
@@ -154,7 +156,7 @@ impl<T> Wheel<T> {
 
     /// Live timers on list `id`: its count, less the cancels it has not heard of yet.
     pub(super) fn live(&self, id: ListId) -> usize {
-        let cancelled = self.unsettled.lists().iter().filter(|&&other| other == id).count();
+        let cancelled = self.unsettled.cancels().iter().filter(|&&(other, _)| other == id).count();
         self.list(id).live() - cancelled
     }
 

@@ -21,14 +21,19 @@
 //!    "occupied", and `next_expiration` never reports it.
 //! 2. **Compaction:** when the tombstones exceed `TOMBSTONE_RATIO × live +
 //!    TOMBSTONE_SLACK` (with a ratio of 3: when more than three quarters of the queue is
-//!    garbage), one pass keeps only the live keys, in order. The pass reads one bit
-//!    per key, then one slab generation per key whose slot is occupied, so it costs at
-//!    most the queue's length `L` in slab reads; the tombstones it removes
-//!    number more than `3L/4`, and each tombstone is removed once, so the passes cost
-//!    less than 4/3 of a key check per cancel, amortized: O(1). A queue is then never
-//!    longer than `4 × live + TOMBSTONE_SLACK` keys (8 bytes each), however long its
-//!    slot lives and however many timers come and go in it. The same pass shrinks a
-//!    buffer that a burst left more than four times too big, so memory stays O(live).
+//!    garbage), a pass drops tombstones, keeping the order. It reads one bit per key
+//!    from the slab's occupied bitmap (128 KiB for a million slots, so it stays in
+//!    cache): a tombstone whose slot is vacant goes. A tombstone whose slot went to a
+//!    newer timer since reads as occupied, so if more than `live + TOMBSTONE_SLACK`
+//!    keys survive that, a second pass opens each survivor's slot and compares
+//!    generations, which drops the rest. Afterwards at most `live + TOMBSTONE_SLACK`
+//!    tombstones are left, so each pass drops more than `2 × live` of them (all of them
+//!    if it opens slots): a pass costs a bounded number of bit reads, and at most three
+//!    slot reads, per tombstone it drops, and each tombstone is dropped once. O(1)
+//!    amortized. A queue is then never longer than `4 × live + TOMBSTONE_SLACK` keys
+//!    (8 bytes each), however long its slot lives and however many timers come and go
+//!    in it. The same pass shrinks a buffer that a burst left more than four times too
+//!    big, so memory stays O(live).
 //!
 //! Why a ratio of 3 rather than the textbook "more than half": at a ratio of 1, the
 //! passes cost up to two key checks per cancel, which added about 10 ns per timer to
@@ -40,10 +45,12 @@
 //! says it is on `id` ([`is_live`]). The second test costs nothing on a walk (the entry
 //! is read anyway) and keeps walks honest even if a slab slot's 32-bit generation wrapped
 //! while an old key of it waited: handling a timer always moves it off this list, so no
-//! timer is handled twice. Compaction, which reads no entry, checks the generation only,
-//! and first the slab's occupied bitmap: most tombstones point at vacant slots, which the
-//! bitmap rules out without opening them (a slot is 32 bytes; its bit is one of 512 in a
-//! cache line).
+//! timer is handled twice. Compaction, which reads no entry, reads the slab's occupied
+//! bitmap first: most tombstones point at vacant slots, which the bitmap rules out
+//! without opening them (a slot is 32 bytes; its bit is one of 512 in a cache line).
+//! When it does open slots it checks the generation only. Both tests rely on the wheel
+//! having freed every slot it took (`cancel.rs`): a slot taken but not yet freed still
+//! has its bit set and its old generation, so compaction runs only after `settle`.
 //!
 //! A timer that moves to another list (a cascade, or an overflow refill) moves by key:
 //! the whole old queue is taken out and walked, so no copy of the key is left behind.
@@ -203,14 +210,18 @@ impl List {
             }
             return;
         }
-        // Rule 2: most of the queue is garbage, so this pays for itself. Two filters, each
-        // keeping the survivors in order: first the keys whose slot is occupied at all,
-        // read from the slab's bitmap (no slot is opened); then, of those, the keys whose
-        // generation is the slot's, which opens each survivor's slot. Most tombstones'
-        // slots are vacant, so the second filter reads far fewer slots than the keys.
+        // Rule 2: most of the queue is garbage, so this pays for itself. First keep the
+        // keys whose slot is occupied at all, read from the slab's bitmap (no slot is
+        // opened). A tombstone can survive that only if its slot was given to a newer
+        // timer since. Only if such survivors are many (more than one per live key, plus
+        // the slack) does a second filter open each survivor's slot and compare
+        // generations. When slots are not reused, as in "insert 1M, cancel all", the
+        // bitmap alone finds every tombstone and no slot is read at all.
         let keys = self.keys.make_contiguous();
-        let kept = keep(keys, |key| entries.is_occupied(key.index()));
-        let kept = keep(&mut keys[..kept], |key| entries.contains_by_generation(key));
+        let mut kept = keep(keys, |key| entries.is_occupied(key.index()));
+        if kept - self.live > self.live + TOMBSTONE_SLACK {
+            kept = keep(&mut keys[..kept], |key| entries.contains_by_generation(key));
+        }
         self.keys.truncate(kept);
         // Give back what a burst left behind, so that the buffer, too, stays O(live).
         if self.keys.capacity() > 4 * kept + KEEP_CAPACITY {

@@ -140,12 +140,12 @@ impl<T> Wheel<T> {
 
     /// Number of timers in the wheel (not yet handed out or cancelled).
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.entries.len() - self.unsettled.cancels().len() // the slab counts detached slots
     }
 
     /// `true` if no timer is waiting.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.len() == 0
     }
 
     /// The wheel's current tick: the largest `now` it has been advanced to.
