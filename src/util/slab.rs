@@ -36,30 +36,44 @@
 //!
 //! Next to read: `src/task/mod.rs`.
 
-/// Where a value lives in a [`Slab`]: its index and the generation it was inserted in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub(crate) struct Key {
-    index: u32,
-    generation: u32,
-}
+/// Where a value lives in a [`Slab`]: its index and the generation it was inserted in,
+/// packed into one `u64` (generation in the high half) so that storing a key, which the
+/// timer wheel does once per timer, is one memory write rather than two.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct Key(u64);
 
 impl Key {
     /// A key no slab ever hands out (index `u32::MAX` is never allocated).
-    pub(crate) const INVALID: Key = Key { index: NONE, generation: 0 };
+    pub(crate) const INVALID: Key = Key::new(NONE, 0);
+
+    const fn new(index: u32, generation: u32) -> Key {
+        Key((generation as u64) << 32 | index as u64)
+    }
 
     /// The slot index (stable while the value lives).
     pub(crate) fn index(self) -> usize {
-        self.index as usize
+        self.0 as u32 as usize
     }
 
-    /// Packs the key into one `u64` (for event keys and trace ids).
+    /// The generation the value was inserted in.
+    fn generation(self) -> u32 {
+        (self.0 >> 32) as u32
+    }
+
+    /// The key as one `u64` (for event keys and trace ids).
     pub(crate) fn to_u64(self) -> u64 {
-        (u64::from(self.generation) << 32) | u64::from(self.index)
+        self.0
     }
 
     /// The inverse of [`Key::to_u64`].
     pub(crate) fn from_u64(raw: u64) -> Key {
-        Key { index: raw as u32, generation: (raw >> 32) as u32 }
+        Key(raw)
+    }
+}
+
+impl std::fmt::Debug for Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Key {{ index: {}, generation: {} }}", self.index(), self.generation())
     }
 }
 
@@ -125,31 +139,34 @@ impl<T> Slab<T> {
     /// Stores the value `make` builds from its own key (for records that know their key).
     /// Reuses the most recently freed slot, if any (it is likely still in cache).
     pub(crate) fn insert_with(&mut self, make: impl FnOnce(Key) -> T) -> Key {
-        let index = match self.first_free {
-            NONE => self.grow(),
-            index => index,
+        let key = match self.first_free {
+            NONE => self.push(make),
+            index => {
+                let slot = &mut self.slots[index as usize];
+                debug_assert!(slot.value.is_none(), "the free list points at an occupied slot");
+                self.first_free = slot.next_free;
+                let key = Key::new(index, slot.generation);
+                slot.value = Some(make(key));
+                key
+            }
         };
-        let slot = &mut self.slots[index as usize];
-        debug_assert!(slot.value.is_none(), "the free list points at an occupied slot");
-        self.first_free = slot.next_free;
-        let key = Key { index, generation: slot.generation };
-        slot.value = Some(make(key));
-        self.occupied[index as usize / 64] |= 1 << (index % 64);
+        self.occupied[key.index() / 64] |= 1 << (key.index() % 64);
         self.len += 1;
         key
     }
 
-    /// Appends a vacant slot, puts it on the (empty) free list and returns its index.
-    fn grow(&mut self) -> u32 {
+    /// Appends a new slot holding the value `make` builds (the free list is empty).
+    fn push(&mut self, make: impl FnOnce(Key) -> T) -> Key {
         let index = u32::try_from(self.slots.len())
             .ok()
             .filter(|&i| i != NONE)
             .expect("slab is full: more than 4 billion live entries");
-        self.slots.push(Slot { generation: 0, next_free: NONE, value: None });
+        let key = Key::new(index, 0);
+        self.slots.push(Slot { generation: 0, next_free: NONE, value: Some(make(key)) });
         if index % 64 == 0 {
             self.occupied.push(0);
         }
-        index
+        key
     }
 
     /// Removes and returns the value at `key`, or `None` if the key is stale.
@@ -167,7 +184,7 @@ impl<T> Slab<T> {
     #[inline]
     pub(crate) fn take(&mut self, key: Key) -> Option<T> {
         let slot = self.slots.get_mut(key.index())?;
-        if slot.generation != key.generation || slot.value.is_none() {
+        if slot.generation != key.generation() || slot.value.is_none() {
             return None;
         }
         slot.value.take() // the generation moves on in `free`
@@ -188,13 +205,13 @@ impl<T> Slab<T> {
     /// The value at `key`, or `None` if the key is stale.
     pub(crate) fn get(&self, key: Key) -> Option<&T> {
         let slot = self.slots.get(key.index())?;
-        (slot.generation == key.generation).then_some(slot.value.as_ref()).flatten()
+        (slot.generation == key.generation()).then_some(slot.value.as_ref()).flatten()
     }
 
     /// The value at `key`, mutably, or `None` if the key is stale.
     pub(crate) fn get_mut(&mut self, key: Key) -> Option<&mut T> {
         let slot = self.slots.get_mut(key.index())?;
-        (slot.generation == key.generation).then_some(slot.value.as_mut()).flatten()
+        (slot.generation == key.generation()).then_some(slot.value.as_mut()).flatten()
     }
 
     /// `true` if `key` still names a value.
@@ -210,7 +227,7 @@ impl<T> Slab<T> {
     /// key would make the CPU wait for each slot's cache miss in turn instead of
     /// overlapping them).
     pub(crate) fn contains_by_generation(&self, key: Key) -> bool {
-        self.slots.get(key.index()).is_some_and(|slot| slot.generation == key.generation)
+        self.slots.get(key.index()).is_some_and(|slot| slot.generation == key.generation())
     }
 
     /// `false` only if slot `index` is vacant, so that every key into it is stale; `true`
@@ -232,7 +249,7 @@ impl<T> Slab<T> {
     /// Iterates over every live `(key, value)`.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (Key, &T)> {
         self.slots.iter().enumerate().filter_map(|(i, slot)| {
-            let key = Key { index: i as u32, generation: slot.generation };
+            let key = Key::new(i as u32, slot.generation);
             slot.value.as_ref().map(|value| (key, value))
         })
     }
