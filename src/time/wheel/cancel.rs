@@ -91,6 +91,12 @@ impl Batch {
         self.len == SETTLE_BATCH
     }
 
+    /// Empties the batch and returns the positions its cancels held (they stay readable
+    /// in `cancels` until the next push).
+    fn take(&mut self) -> std::ops::Range<usize> {
+        0..std::mem::replace(&mut self.len, 0)
+    }
+
     /// The list and slab slot of each cancel in the batch, oldest first.
     pub(super) fn cancels(&self) -> &[(ListId, u32)] {
         &self.cancels[..self.len]
@@ -131,18 +137,21 @@ impl<T> Wheel<T> {
         Some(self.insert(deadline, value))
     }
 
-    /// Tells each list about its timers cancelled since the last settle: first every
-    /// count, then the garbage rules, so that a compaction (which drops every dead key)
-    /// never runs on a count that still includes some of them. Out of line, so that
-    /// `cancel` stays small.
+    /// Frees the batch's slab slots and tells each list about its timers cancelled since
+    /// the last settle: first every count, then the garbage rules, so that a compaction
+    /// (which drops every dead key) never runs on a count that still includes some of
+    /// them. Out of line, so that `cancel` stays small. The batch is emptied by setting
+    /// its length, not replaced, which would copy and clear its 512 bytes.
     #[inline(never)]
     pub(super) fn settle(&mut self) {
-        let unsettled = std::mem::take(&mut self.unsettled);
-        for &(id, slot) in unsettled.cancels() {
+        let batch = self.unsettled.take();
+        for i in batch.clone() {
+            let (id, slot) = self.unsettled.cancels[i];
             self.entries.free(slot as usize);
             self.list_mut(id).note_cancelled();
         }
-        for &(id, _) in unsettled.cancels() {
+        for i in batch {
+            let (id, _) = self.unsettled.cancels[i];
             let entries = &self.entries;
             match id {
                 ListId::Due => self.due.collect_garbage(entries),
