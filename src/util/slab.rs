@@ -240,6 +240,12 @@ impl<T> Slab<T> {
         self.occupied.get(index / 64).is_some_and(|word| word >> (index % 64) & 1 == 1)
     }
 
+    /// The size of one slot holding a `T` (for tests that pin the layout).
+    #[cfg(test)]
+    pub(crate) const fn slot_size() -> usize {
+        std::mem::size_of::<Slot<T>>()
+    }
+
     /// Whether slot `index` holds a value, read from the slot (for tests of the bitmap).
     #[cfg(test)]
     pub(crate) fn slot_is_occupied(&self, index: usize) -> bool {

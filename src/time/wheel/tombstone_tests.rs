@@ -260,3 +260,12 @@ fn drain_forgets_unsettled_cancels() {
     wheel.insert(5, 11); // the wheel is usable after a drain
     assert_eq!(fire_all(&mut wheel, 5), [11]);
 }
+
+/// The bench's memory floor (`benches/wheel.rs`) writes 32-byte records because that is
+/// the wheel's slab slot for a `u64` value; the runtime's timers hold a `Waker`.
+#[test]
+fn a_slab_slot_is_32_bytes_for_a_u64_and_40_for_a_waker() {
+    use crate::util::slab::Slab;
+    assert_eq!(Slab::<super::list::Entry<u64>>::slot_size(), 32);
+    assert_eq!(Slab::<super::list::Entry<std::task::Waker>>::slot_size(), 40);
+}
