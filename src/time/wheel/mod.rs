@@ -154,6 +154,7 @@ impl<T> Wheel<T> {
     }
 
     /// Adds a timer due at tick `deadline` (`u64::MAX` = never) and returns its key. O(1).
+    #[inline]
     pub fn insert(&mut self, deadline: u64, value: T) -> TimerKey {
         let list = list_for(self.elapsed, deadline);
         let key = self.entries.insert(Entry { deadline, list, value });
