@@ -15,9 +15,9 @@
 //!
 //! Removing can also be done in two steps, for a caller that removes many values in a
 //! row and wants each removal to write as little as possible: [`Slab::take`] moves the
-//! value out and bumps the generation (every key to it is stale at once), and
-//! [`Slab::free`] later puts the slot on the free list. In between the slot is
-//! *detached*: empty, but not yet reusable. The timer wheel's `cancel` takes, and frees
+//! value out (one store; from then on no key finds a value there), and [`Slab::free`]
+//! later bumps the generation and puts the slot on the free list. In between the slot
+//! is *detached*: empty, still carrying its last value's generation, and not reusable. The timer wheel's `cancel` takes, and frees
 //! its cancelled slots 64 at a time (`src/time/wheel/cancel.rs` says why: each memory
 //! write in a loop of cache misses costs about 3 ns).
 //!
@@ -32,7 +32,8 @@
 //! | vacant | yes | clear | `remove`, `free` after `take`, or `drain` |
 //!
 //! A clear bit is a promise (the slot is vacant); a set bit is only a hint, and the
-//! generation decides.
+//! generation decides (for a detached slot, which still has its last value's
+//! generation, the missing value decides).
 //!
 //! Next to read: `src/task/mod.rs`.
 
@@ -78,13 +79,14 @@ impl std::fmt::Debug for Key {
 }
 
 /// One slot. A struct rather than an `enum { Occupied, Vacant }`, so that emptying it
-/// writes only `value`'s "none" marker and the generation (two small stores, where an
-/// enum rewrites its tag and every field of the vacant variant), and so that every
-/// slot's generation sits at the same place, readable without a branch on its kind.
+/// ([`Slab::take`]) writes only `value`'s "none" marker, one small store where an enum
+/// rewrites its tag and every field of the vacant variant, and so that every slot's
+/// generation sits at the same place, readable without a branch on its kind.
 #[derive(Debug)]
 struct Slot<T> {
-    /// While occupied, the generation its value was inserted in; once emptied, the
-    /// generation the next value will get (one more), which no key handed out carries.
+    /// While occupied or detached, the generation its value was inserted in; once
+    /// vacant (freed), the generation the next value will get (one more), which no key
+    /// handed out carries.
     generation: u32,
     /// The next slot on the free list (meaningful only while the slot is on it).
     next_free: u32,
@@ -176,11 +178,13 @@ impl<T> Slab<T> {
         Some(value)
     }
 
-    /// The first half of [`Slab::remove`]: moves the value out and makes every key to it
-    /// stale, but leaves the slot *detached*, off the free list and with its bit set,
-    /// until [`Slab::free`] is called for it. `None` (and no change) if `key` is stale.
-    /// Writes two fields of one slot, for a caller that removes many values in a row and
-    /// can give the slots back later, in a batch (the timer wheel's `cancel`).
+    /// The first half of [`Slab::remove`]: moves the value out, so that no key finds it,
+    /// but leaves the slot *detached* (off the free list, with its generation and its
+    /// bit) until [`Slab::free`] is called for it. `None` (and no change) if `key` is
+    /// stale. Writes one field of one slot, for a caller that removes many values in a
+    /// row and can give the slots back later, in a batch (the timer wheel's `cancel`).
+    /// The explicit `is_none` test before `Option::take` is for the compiler: without
+    /// it, the inlined code copied the value to the stack and back.
     #[inline]
     pub(crate) fn take(&mut self, key: Key) -> Option<T> {
         let slot = self.slots.get_mut(key.index())?;
@@ -191,7 +195,9 @@ impl<T> Slab<T> {
     }
 
     /// The second half of [`Slab::remove`]: gives back slot `index`, detached by
-    /// [`Slab::take`], so that it can be reused. Each detached slot must be freed once.
+    /// [`Slab::take`], so that it can be reused: the generation moves on (every old key
+    /// to the slot is now stale by generation too), the slot joins the free list and its
+    /// bit is cleared. Each detached slot must be freed once.
     pub(crate) fn free(&mut self, index: usize) {
         let slot = &mut self.slots[index];
         debug_assert!(slot.value.is_none(), "free of an occupied slot {index}");
@@ -219,9 +225,10 @@ impl<T> Slab<T> {
         self.get(key).is_some()
     }
 
-    /// The same answer as [`Slab::contains`], found by comparing generations only. That is
-    /// enough: an emptied slot already holds the generation of its *next* value, which no
-    /// key handed out so far carries. Reading only the generation spares a branch on
+    /// The same answer as [`Slab::contains`], found by comparing generations only, for a
+    /// slab with no detached slot (free them first). That is enough: a vacant slot
+    /// already holds the generation of its *next* value, which no key handed out so far
+    /// carries; a detached one still holds its last value's, so its old keys would pass. Reading only the generation spares a branch on
     /// whether the slot holds a value, which is what a scan over many keys of
     /// unpredictable liveness wants (the timer wheel's tombstone compaction: a branch per
     /// key would make the CPU wait for each slot's cache miss in turn instead of
