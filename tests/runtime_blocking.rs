@@ -82,3 +82,22 @@ fn dropping_the_runtime_waits_for_a_running_blocking_job() {
         releaser.join().unwrap();
     });
 }
+
+/// As in tokio, a blocking job runs with its runtime as the current one: it may spawn
+/// tasks, ask for `Handle::current()` and `block_on` a future (it drives no tasks itself).
+#[test]
+fn a_blocking_job_sees_its_runtime_as_current() {
+    each_flavour(|name, builder| {
+        let rt = build(builder, 4);
+        let answer = rt.block_on(async {
+            clockwork::task::spawn_blocking(|| {
+                let handle = clockwork::runtime::Handle::current();
+                let spawned = clockwork::spawn(async { 40 });
+                handle.block_on(async move { spawned.await.unwrap() + 2 })
+            })
+            .await
+            .unwrap()
+        });
+        assert_eq!(answer, 42, "{name}");
+    });
+}

@@ -84,7 +84,14 @@ impl Handle {
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
-        let future = self.blocking().run(f);
+        // The job runs with this runtime as the thread's current one, as in tokio, so that
+        // it may call `spawn`, `Handle::current` or `Handle::block_on`. (Not "inside the
+        // runtime": a blocking thread drives no tasks, so `block_on` is allowed there.)
+        let handle = self.clone();
+        let future = self.blocking().run(move || {
+            let _current = crate::runtime::context::set_current(&handle);
+            f()
+        });
         self.spawn_named(future, name)
     }
 }
