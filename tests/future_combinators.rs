@@ -143,3 +143,56 @@ fn select_macro_starves_no_branch() {
         });
     });
 }
+
+/// Patterns as people write them with tokio: `mut` and `ref` bindings, nested groups,
+/// `@` bindings and or-patterns. A branch's output is tested through a reference, and
+/// `mut x` or `ref x` under a reference would not compile (or would move a `String` out
+/// of it); the macro tests a copy of the pattern without them.
+#[test]
+fn select_macro_takes_mut_and_ref_bindings_in_any_group() {
+    struct Pair {
+        name: String,
+        count: usize,
+    }
+    within(60, || {
+        on_both(|_flavour, rt| {
+            rt.block_on(async {
+                let got = clockwork::select! {
+                    Some(mut msg) = async { Some(String::from("hi")) } => { msg.push('!'); msg }
+                };
+                assert_eq!(got, "hi!");
+                let got = clockwork::select! {
+                    Some(ref msg) = async { Some(String::from("ref")) } => msg.clone(),
+                };
+                assert_eq!(got, "ref");
+                let got = clockwork::select! {
+                    (Some(mut a), [first, ref mut rest @ ..]) = async { (Some(1), [10, 20, 30]) } => {
+                        a += first;
+                        rest[0] += 1;
+                        a + rest[0] + rest[1]
+                    }
+                };
+                assert_eq!(got, 11 + 21 + 30);
+                let got = clockwork::select! {
+                    Pair { mut name, count: n @ 1..=9 } = async { Pair { name: "p".into(), count: 3 } } => {
+                        name.push_str("air");
+                        format!("{name}{n}")
+                    }
+                };
+                assert_eq!(got, "pair3");
+                // A pattern that does not match disables its branch, as before.
+                let (tx, rx) = oneshot::channel::<String>();
+                clockwork::spawn(async move { tx.send("late".into()).unwrap() });
+                let got = clockwork::select! {
+                    Ok(mut v) | Err(mut v) = std::future::pending::<Result<String, String>>() => {
+                        v.push('?');
+                        v
+                    }
+                    Some(mut v) = async { None::<String> } => { v.push('?'); v }
+                    Ok(mut v) = rx => { v.push('!'); v }
+                };
+                assert_eq!(got, "late!");
+            });
+        });
+    });
+}

@@ -100,6 +100,21 @@ macro_rules! join {
 /// assert_eq!(got, 5);
 /// # });
 /// ```
+///
+/// Patterns are written as in a `match` on the output, `mut` and `ref` bindings included
+/// (this example is compiled as edition 2024, whose rules for bindings are stricter):
+///
+/// ```edition2024
+/// # clockwork::block_on(async {
+/// let (tx, mut rx) = clockwork::sync::mpsc::channel::<String>(1);
+/// tx.try_send("hello".to_string()).unwrap();
+/// let got = clockwork::select! {
+///     Some(mut msg) = rx.recv() => { msg.push('!'); msg }
+///     Some(ref msg) = std::future::pending::<Option<String>>() => msg.clone(),
+/// };
+/// assert_eq!(got, "hello!");
+/// # });
+/// ```
 #[macro_export]
 macro_rules! select {
     // Parsing, one branch per step. Each branch becomes
@@ -108,17 +123,27 @@ macro_rules! select {
     (@parse [$($done:tt)*] else => $else:expr $(,)?) => {
         $crate::select!(@run [$($done)*] [$else])
     };
-    (@parse [$($done:tt)*] $p:pat = $f:expr => $body:block, $($rest:tt)*) => {
-        $crate::select!(@parse [$($done)* (fut out on [$p] [$f] [$body])] $($rest)*)
+    // A pattern is collected token by token up to its `=` (a pattern never contains a
+    // lone `=`), not taken as one `$p:pat` fragment: the match that *tests* an output
+    // needs a copy of it with `mut` and `ref` removed (`__select_test_pattern!`), and a
+    // `pat` fragment cannot be taken apart again.
+    (@parse [$($done:tt)*] $($rest:tt)+) => {
+        $crate::select!(@pat [$($done)*] [] $($rest)+)
     };
-    (@parse [$($done:tt)*] $p:pat = $f:expr => $body:block $($rest:tt)*) => {
-        $crate::select!(@parse [$($done)* (fut out on [$p] [$f] [$body])] $($rest)*)
+    (@pat [$($done:tt)*] [$($p:tt)+] = $f:expr => $body:block, $($rest:tt)*) => {
+        $crate::select!(@parse [$($done)* (fut out on [$($p)+] [$f] [$body])] $($rest)*)
     };
-    (@parse [$($done:tt)*] $p:pat = $f:expr => $body:expr, $($rest:tt)*) => {
-        $crate::select!(@parse [$($done)* (fut out on [$p] [$f] [$body])] $($rest)*)
+    (@pat [$($done:tt)*] [$($p:tt)+] = $f:expr => $body:block $($rest:tt)*) => {
+        $crate::select!(@parse [$($done)* (fut out on [$($p)+] [$f] [$body])] $($rest)*)
     };
-    (@parse [$($done:tt)*] $p:pat = $f:expr => $body:expr) => {
-        $crate::select!(@parse [$($done)* (fut out on [$p] [$f] [$body])])
+    (@pat [$($done:tt)*] [$($p:tt)+] = $f:expr => $body:expr, $($rest:tt)*) => {
+        $crate::select!(@parse [$($done)* (fut out on [$($p)+] [$f] [$body])] $($rest)*)
+    };
+    (@pat [$($done:tt)*] [$($p:tt)+] = $f:expr => $body:expr) => {
+        $crate::select!(@parse [$($done)* (fut out on [$($p)+] [$f] [$body])])
+    };
+    (@pat [$($done:tt)*] [$($p:tt)*] $t:tt $($rest:tt)*) => {
+        $crate::select!(@pat [$($done)*] [$($p)* $t] $($rest)*)
     };
     (@parse [$($done:tt)*]) => {
         $crate::select!(@run [$($done)*] [::core::panic!(
@@ -129,7 +154,7 @@ macro_rules! select {
     // The futures live in an inner block, so they are all dropped *before* the winning
     // handler runs: a handler may then use what the futures borrowed (`rx.close()` after
     // `rx.recv()`).
-    (@run [$(($fut:ident $out:ident $on:ident [$p:pat] [$f:expr] [$body:expr]))*] [$else:expr]) => {{
+    (@run [$(($fut:ident $out:ident $on:ident [$($p:tt)+] [$f:expr] [$body:expr]))*] [$else:expr]) => {{
         let ($($out,)*) = {
             $(
                 let mut $fut = ::core::pin::pin!(::core::future::IntoFuture::into_future($f));
@@ -148,8 +173,11 @@ macro_rules! select {
                                 ::core::future::Future::poll($fut.as_mut(), cx)
                             {
                                 $on = false; // finished: never poll it again
-                                #[allow(unused_variables, unused_mut, unreachable_patterns)]
-                                let matched = match &value { $p => true, _ => false };
+                                #[allow(unused_variables, unreachable_patterns)]
+                                let matched = match &value {
+                                    $crate::__select_test_pattern!($($p)+) => true,
+                                    _ => false,
+                                };
                                 if matched {
                                     $out = ::core::option::Option::Some(value);
                                     return ::core::task::Poll::Ready(());
@@ -171,8 +199,10 @@ macro_rules! select {
         };
         $(
             if let ::core::option::Option::Some(value) = $out {
+                #[allow(unused_mut)] // `mut` so that a `ref mut` binding can borrow from it
+                let mut value = value;
                 match value {
-                    $p => $body,
+                    $($p)+ => $body,
                     #[allow(unreachable_patterns)]
                     _ => ::core::unreachable!("select!: the pattern matched a moment ago"),
                 }
@@ -182,5 +212,54 @@ macro_rules! select {
     }};
     ($($branches:tt)+) => {
         $crate::select!(@parse [] $($branches)+)
+    };
+}
+
+/// `select!`'s pattern with every `mut` and `ref` removed, for the match that only *tests*
+/// an output through a reference: `Some(mut msg)` must test as `Some(msg)`, or a `msg` that
+/// is not `Copy` would be moved out of the reference (edition 2021), and edition 2024
+/// rejects `mut` and `ref` under a reference outright. The winning output is then matched
+/// by value against the pattern as written. (tokio does the same with a procedural macro.)
+///
+/// A token muncher with an explicit stack, because a macro call inside a group would have
+/// to expand to a whole pattern: `@go [done] [stack] rest`, where each stack frame holds a
+/// group being rebuilt (`paren`, `bracket` or `brace`), the tokens before it and the tokens
+/// after it.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __select_test_pattern {
+    (@go [$($o:tt)*] [$($s:tt)*] mut $($r:tt)*) => {
+        $crate::__select_test_pattern!(@go [$($o)*] [$($s)*] $($r)*)
+    };
+    (@go [$($o:tt)*] [$($s:tt)*] ref $($r:tt)*) => {
+        $crate::__select_test_pattern!(@go [$($o)*] [$($s)*] $($r)*)
+    };
+    (@go [$($o:tt)*] [$($s:tt)*] ($($g:tt)*) $($r:tt)*) => {
+        $crate::__select_test_pattern!(@go [] [(paren [$($o)*] [$($r)*]) $($s)*] $($g)*)
+    };
+    (@go [$($o:tt)*] [$($s:tt)*] [$($g:tt)*] $($r:tt)*) => {
+        $crate::__select_test_pattern!(@go [] [(bracket [$($o)*] [$($r)*]) $($s)*] $($g)*)
+    };
+    (@go [$($o:tt)*] [$($s:tt)*] {$($g:tt)*} $($r:tt)*) => {
+        $crate::__select_test_pattern!(@go [] [(brace [$($o)*] [$($r)*]) $($s)*] $($g)*)
+    };
+    (@go [$($o:tt)*] [$($s:tt)*] $t:tt $($r:tt)*) => {
+        $crate::__select_test_pattern!(@go [$($o)* $t] [$($s)*] $($r)*)
+    };
+    // The tokens of a group ran out: close it and go on after it.
+    (@go [$($o:tt)*] [(paren [$($before:tt)*] [$($after:tt)*]) $($s:tt)*]) => {
+        $crate::__select_test_pattern!(@go [$($before)* ($($o)*)] [$($s)*] $($after)*)
+    };
+    (@go [$($o:tt)*] [(bracket [$($before:tt)*] [$($after:tt)*]) $($s:tt)*]) => {
+        $crate::__select_test_pattern!(@go [$($before)* [$($o)*]] [$($s)*] $($after)*)
+    };
+    (@go [$($o:tt)*] [(brace [$($before:tt)*] [$($after:tt)*]) $($s:tt)*]) => {
+        $crate::__select_test_pattern!(@go [$($before)* {$($o)*}] [$($s)*] $($after)*)
+    };
+    (@go [$($o:tt)*] []) => {
+        $($o)*
+    };
+    ($($t:tt)+) => {
+        $crate::__select_test_pattern!(@go [] [] $($t)+)
     };
 }
