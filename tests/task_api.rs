@@ -302,3 +302,57 @@ fn errors_are_send_sync_and_box_into_dyn_error() {
     ));
     boxed(elapsed.unwrap_err());
 }
+
+/// `yield_now` in the future given to `block_on` lets every task that was ready run
+/// first, however many: on a current-thread runtime the loop polls the root future again
+/// only after the tasks queued when it yielded (there were 60 at most before, then the
+/// drivers' turn let the root jump the queue); on a multi-thread runtime the root hands its
+/// turn to the workers through a marker task (one worker here, so "started" is also
+/// "finished"; with more workers the others may still be running theirs).
+#[test]
+fn yield_now_in_block_on_lets_every_ready_task_run_first() {
+    let runtimes = [
+        ("current_thread", clockwork::runtime::Builder::new_current_thread().build().unwrap()),
+        ("multi_thread", clockwork::runtime::Builder::new_multi_thread().worker_threads(1).build().unwrap()),
+    ];
+    for (name, rt) in runtimes {
+        for n in [1, 61, 500] {
+            let ran = Arc::new(AtomicUsize::new(0));
+            let seen = rt.block_on({
+                let ran = ran.clone();
+                async move {
+                    for _ in 0..n {
+                        let ran = ran.clone();
+                        drop(clockwork::spawn(async move { ran.fetch_add(1, SeqCst) }));
+                    }
+                    task::yield_now().await;
+                    ran.load(SeqCst)
+                }
+            });
+            assert_eq!(seen, n, "{name}: {n} ready tasks, {seen} ran before the root went on");
+        }
+    }
+}
+
+/// The multi-thread root's marker task wakes it even if the runtime shuts down before a
+/// worker runs it (it is then dropped unrun): `yield_now` cannot hang.
+#[test]
+fn yield_now_in_block_on_survives_a_runtime_that_shuts_down() {
+    common::within(60, || {
+        let rt = clockwork::runtime::Builder::new_multi_thread().worker_threads(1).build().unwrap();
+        let handle = rt.handle().clone();
+        let (tx, rx) = std::sync::mpsc::channel();
+        // Another thread blocks on the runtime through a handle while it is dropped.
+        let blocker = std::thread::spawn(move || {
+            handle.block_on(async {
+                tx.send(()).unwrap();
+                for _ in 0..1000 {
+                    task::yield_now().await;
+                }
+            })
+        });
+        rx.recv_timeout(std::time::Duration::from_secs(10)).expect("the root started");
+        drop(rt);
+        blocker.join().expect("the root finished its yields");
+    });
+}

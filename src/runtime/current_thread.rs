@@ -2,7 +2,10 @@
 //!
 //! **What this teaches.** The whole scheduling loop fits on one screen ([`Core::block_on`]):
 //!
-//! 1. if the `block_on` future was woken, poll it; if it is `Ready`, return its output;
+//! 1. if the `block_on` future was woken, poll it; if it is `Ready`, return its output.
+//!    If it woke itself while being polled (`yield_now`), it is not polled again until
+//!    the tasks queued at that moment have run, as a yielding task would wait behind
+//!    them;
 //! 2. run tasks from the queue, oldest first, until it is empty or [`EVENT_INTERVAL`]
 //!    polls (of tasks and of the root future) have happened since the drivers were last
 //!    polled;
@@ -101,6 +104,10 @@ impl Shared {
 
     fn pop(&self) -> Option<Task> {
         self.queue.lock().as_mut()?.pop_front()
+    }
+
+    fn queue_len(&self) -> usize {
+        self.queue.lock().as_ref().map_or(0, VecDeque::len)
     }
 
     fn has_ready_tasks(&self) -> bool {
@@ -204,18 +211,29 @@ impl Core {
         let mut cx = Context::from_waker(&waker);
         // Polls (of tasks and of the root future) since the drivers were last looked at.
         let mut ticks = 0;
+        // Tasks that were queued when the root future woke itself during its own poll
+        // (`yield_now`, a spent budget): like a task, it goes behind all of them, so it is
+        // not polled again until they have run (or the queue ran dry).
+        let mut behind = 0;
         loop {
-            if root.woken.swap(false, SeqCst) {
+            if behind == 0 && root.woken.swap(false, SeqCst) {
                 ticks += 1;
                 // Budgeted like a task (`task/coop.rs`): the root future shares this thread.
                 if let Poll::Ready(output) = crate::task::coop::budgeted(|| future.as_mut().poll(&mut cx)) {
                     return output;
                 }
+                if root.woken.load(SeqCst) {
+                    behind = shared.queue_len();
+                }
             }
             while ticks < EVENT_INTERVAL {
-                let Some(task) = shared.pop() else { break };
+                let Some(task) = shared.pop() else {
+                    behind = 0;
+                    break;
+                };
                 task.run();
                 ticks += 1;
+                behind = behind.saturating_sub(1);
             }
             if ticks >= EVENT_INTERVAL {
                 // Busy for a while: look at timers and sockets without sleeping. Only

@@ -12,7 +12,12 @@ use std::task::{Context, Poll};
 /// It wakes its own task and returns `Pending` once. The scheduler sees that the task was
 /// woken *during* its own poll and queues it at the back of the run queue, behind every
 /// task that is already ready (not in a "run next" slot), so a task that loops on
-/// `yield_now` can never starve the others.
+/// `yield_now` can never starve the others. The future passed to `block_on` is treated
+/// the same way on a current-thread runtime. On a multi-thread runtime that future runs on
+/// the calling thread, not on a worker, so it hands its turn to the workers instead: it
+/// sends a marker task through the runtime's queue and continues when that task has run
+/// (the tasks queued before it have then been started by a worker, though on other
+/// workers they may still be running).
 ///
 /// ```
 /// clockwork::block_on(async {
@@ -38,7 +43,9 @@ impl Future for YieldNow {
             return Poll::Ready(());
         }
         self.yielded = true;
-        cx.waker().wake_by_ref();
+        if !crate::runtime::multi_thread::pass_the_turn_of_block_on(cx.waker()) {
+            cx.waker().wake_by_ref();
+        }
         Poll::Pending
     }
 }

@@ -281,6 +281,35 @@ pub(crate) fn block_on<F: Future>(handle: &scheduler::Handle, _shared: &Arc<Shar
     }
 }
 
+/// `yield_now` in the future of a multi-thread `block_on`: that future is polled on the
+/// calling thread, so waking itself would just poll it again at once, before any worker
+/// has looked at the tasks it spawned. Instead this sends a marker task through the
+/// injection queue (first in, first out) that wakes `waker` when it has run, or when it is
+/// dropped unrun because the runtime shut down, so the caller can never be left waiting.
+/// Returns `false`, doing nothing, anywhere else (in a task, or on a current-thread
+/// runtime, whose loop already runs the queued tasks first).
+pub(crate) fn pass_the_turn_of_block_on(waker: &Waker) -> bool {
+    if !context::is_in_runtime() || context::worker().is_some() {
+        return false;
+    }
+    let Some(handle @ scheduler::Handle::MultiThread(_)) = context::current() else {
+        return false;
+    };
+    let marker = WakeOnDrop(waker.clone());
+    let name = crate::trace::TaskName { name: Some("yield_now marker"), ..crate::trace::TaskName::caller() };
+    drop(handle.spawn_named(async move { drop(marker) }, name));
+    true
+}
+
+/// Wakes its waker when dropped: after the marker task ran, or with the task unrun.
+struct WakeOnDrop(Waker);
+
+impl Drop for WakeOnDrop {
+    fn drop(&mut self) {
+        self.0.wake_by_ref();
+    }
+}
+
 /// Wakes a thread blocked in `block_on`.
 struct ThreadWaker(Unparker);
 
