@@ -106,7 +106,7 @@ impl Sleep {
 
     /// Like [`Sleep::with_driver`], as [`Sleep::after`] makes a long sleep: its first
     /// poll does not read the clock (for tests on a manual clock).
-    #[cfg(test)]
+    #[cfg(all(test, not(loom)))]
     pub(crate) fn with_driver_unchecked(deadline: Option<Instant>, driver: Arc<DriverHandle>) -> Sleep {
         let mut sleep = Sleep::with_driver(deadline, driver);
         sleep.check_clock = false;
@@ -114,7 +114,7 @@ impl Sleep {
     }
 
     /// Whether the next first poll will read the clock (for tests).
-    #[cfg(test)]
+    #[cfg(all(test, not(loom)))]
     pub(crate) fn checks_clock(&self) -> bool {
         self.check_clock
     }

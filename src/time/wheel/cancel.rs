@@ -102,7 +102,7 @@ impl Batch {
         &self.cancels[..self.len]
     }
 
-    #[cfg(test)]
+    #[cfg(all(test, not(loom)))]
     pub(super) fn len(&self) -> usize {
         self.len
     }

@@ -141,7 +141,7 @@ impl List {
     }
 
     /// Keys the queue's buffer can hold without growing (for tests of the memory bound).
-    #[cfg(test)]
+    #[cfg(all(test, not(loom)))]
     pub(crate) fn capacity(&self) -> usize {
         self.keys.capacity()
     }
