@@ -276,3 +276,41 @@ fn two_threads_in_block_on_of_one_current_thread_runtime() {
         }
     });
 }
+
+/// Another thread drives a current-thread runtime through `Handle::block_on` and is in the
+/// middle of a task's poll when the runtime is dropped: `drop` waits for that poll to end
+/// (the driving thread hands the core back between polls), then drops the task's future,
+/// before it returns. The driving thread's own `block_on` finishes without the core.
+#[test]
+fn current_thread_drop_waits_for_a_task_polled_by_another_thread() {
+    common::within(60, || {
+        let rt = Builder::new_current_thread().build().unwrap();
+        let dropped = DropCounter::default();
+        let (in_poll_tx, in_poll_rx) = crossbeam_channel::bounded::<()>(1);
+        let (release_tx, release_rx) = crossbeam_channel::bounded::<()>(1);
+        let token = dropped.token();
+        let task = rt.spawn(std::future::poll_fn(move |_cx| {
+            let _keep = &token; // dropped with the future
+            in_poll_tx.send(()).unwrap();
+            release_rx.recv().unwrap(); // blocks inside the poll until released
+            std::task::Poll::<()>::Pending
+        }));
+        let handle = rt.handle().clone();
+        let driver = std::thread::spawn(move || handle.block_on(task));
+        in_poll_rx.recv().unwrap();
+        let (dropping_tx, dropping_rx) = crossbeam_channel::bounded::<()>(1);
+        let counter = dropped.clone();
+        let dropper = std::thread::spawn(move || {
+            dropping_tx.send(()).unwrap();
+            drop(rt);
+            counter.count()
+        });
+        dropping_rx.recv().unwrap();
+        // Released after `drop` began (whichever way the race goes, `drop` may return
+        // only once the future is gone).
+        release_tx.send(()).unwrap();
+        assert_eq!(dropper.join().unwrap(), 1, "drop returned before the polled task's future was dropped");
+        let joined = driver.join().unwrap();
+        assert!(joined.unwrap_err().is_cancelled());
+    });
+}

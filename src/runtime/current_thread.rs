@@ -58,6 +58,9 @@ pub(crate) struct Shared {
     core: Mutex<Option<Core>>,
     /// Threads in `block_on` waiting for the core to become free.
     core_waiters: Mutex<Vec<Unparker>>,
+    /// Set when the runtime is dropped: a thread running the tasks gives the core back
+    /// between two polls, and no thread takes it again (the shutdown needs it).
+    shutting_down: AtomicBool,
 }
 
 /// What the thread that runs tasks owns exclusively.
@@ -76,6 +79,7 @@ impl Shared {
             parked: AtomicBool::new(false),
             core: Mutex::new(Some(Core { driver })),
             core_waiters: Mutex::new(Vec::new()),
+            shutting_down: AtomicBool::new(false),
         }))
     }
 
@@ -118,6 +122,13 @@ impl Shared {
         self.core.lock().take()
     }
 
+    fn take_core_unless_shutting_down(&self) -> Option<Core> {
+        if self.shutting_down.load(SeqCst) {
+            return None;
+        }
+        self.take_core()
+    }
+
     fn return_core(&self, core: Core) {
         *self.core.lock() = Some(core);
         for waiter in std::mem::take(&mut *self.core_waiters.lock()) {
@@ -157,16 +168,23 @@ pub(crate) fn block_on<F: Future>(handle: &scheduler::Handle, shared: &Arc<Share
     // builds one for its root future), so this one is made on first need.
     let mut waiting_root: Option<std::sync::Arc<RootWaker>> = None;
     loop {
-        if let Some(core) = shared.take_core() {
+        if let Some(core) = shared.take_core_unless_shutting_down() {
             // The guard returns the core even if the future (or a task) panics through us.
             let mut guard = CoreGuard { shared, core: Some(core) };
             let core = guard.core.as_mut().expect("just set");
-            return core.block_on(shared, future.as_mut());
+            match core.block_on(shared, future.as_mut()) {
+                Some(output) => return output,
+                None => continue, // the runtime is being dropped: the guard hands the core back
+            }
         }
-        // Another thread runs the tasks. Wait for our own future, or for the core.
-        shared.core_waiters.lock().push(parker.unparker());
-        if shared.core.lock().is_some() {
-            continue; // the core came back between our two looks
+        // Another thread runs the tasks: wait for our own future, or for the core. Once
+        // the runtime is being dropped, the core is never handed out again: only the
+        // future is waited for.
+        if !shared.shutting_down.load(SeqCst) {
+            shared.core_waiters.lock().push(parker.unparker());
+            if shared.core.lock().is_some() && !shared.shutting_down.load(SeqCst) {
+                continue; // the core came back between our two looks
+            }
         }
         let root = waiting_root.get_or_insert_with(|| {
             std::sync::Arc::new(RootWaker {
@@ -200,8 +218,13 @@ impl Drop for CoreGuard<'_> {
 }
 
 impl Core {
-    /// The scheduling loop (see the module doc).
-    fn block_on<F: Future>(&mut self, shared: &Arc<Shared>, mut future: std::pin::Pin<&mut F>) -> F::Output {
+    /// The scheduling loop (see the module doc). `None`: the runtime is being dropped, and
+    /// the core must go back to the thread dropping it.
+    fn block_on<F: Future>(
+        &mut self,
+        shared: &Arc<Shared>,
+        mut future: std::pin::Pin<&mut F>,
+    ) -> Option<F::Output> {
         let root = std::sync::Arc::new(RootWaker {
             woken: AtomicBool::new(true),
             shared: shared.clone(),
@@ -216,11 +239,14 @@ impl Core {
         // not polled again until they have run (or the queue ran dry).
         let mut behind = 0;
         loop {
+            if shared.shutting_down.load(SeqCst) {
+                return None;
+            }
             if behind == 0 && root.woken.swap(false, SeqCst) {
                 ticks += 1;
                 // Budgeted like a task (`task/coop.rs`): the root future shares this thread.
                 if let Poll::Ready(output) = crate::task::coop::budgeted(|| future.as_mut().poll(&mut cx)) {
-                    return output;
+                    return Some(output);
                 }
                 if root.woken.load(SeqCst) {
                     behind = shared.queue_len();
@@ -252,7 +278,7 @@ impl Core {
     fn park(&mut self, shared: &Shared, root: &RootWaker) {
         shared.parked.store(true, SeqCst);
         fence(SeqCst); // pairs with the fence in `unpark_if_parked`
-        if !shared.has_ready_tasks() && !root.woken.load(SeqCst) {
+        if !shared.has_ready_tasks() && !root.woken.load(SeqCst) && !shared.shutting_down.load(SeqCst) {
             crate::trace::record(|| crate::trace::Kind::Park);
             self.driver.park(&shared.driver);
             crate::trace::record(|| crate::trace::Kind::Unpark);
@@ -263,6 +289,10 @@ impl Core {
 
 /// Shuts the runtime down: cancels every task, then the drivers. Runs at `Runtime` drop.
 pub(crate) fn shutdown(handle: &scheduler::Handle, shared: &Shared) {
+    // 0. Take the core. If another thread runs the tasks (in `Handle::block_on`), it hands
+    //    the core back between two polls, so no task is in the middle of a poll below and
+    //    every future is dropped before `drop` returns, as on the multi-thread runtime.
+    let core = take_core_for_shutdown(shared);
     let _current = context::set_current(handle);
     // 1. Close the queue: from now on a wake-up (even from a destructor below) just drops
     //    its queue entry instead of queueing.
@@ -273,11 +303,40 @@ pub(crate) fn shutdown(handle: &scheduler::Handle, shared: &Shared) {
         task.shutdown();
     }
     // 3. Tell the drivers, so resources still registered see the runtime is gone.
-    if let Some(mut core) = shared.take_core() {
+    if let Some(mut core) = core {
         core.driver.shutdown(&shared.driver);
         shared.return_core(core);
     }
     shared.blocking.shutdown();
+}
+
+/// Asks whoever holds the core to give it back, and waits for it. `None` only if this
+/// very thread is inside the runtime without the core being free: the runtime dropped
+/// while a panic unwinds out of one of its tasks or `block_on` futures (`Runtime::drop`
+/// refuses otherwise). Waiting would deadlock, so the shutdown goes on without the core,
+/// and a task being polled is dropped when its poll returns.
+fn take_core_for_shutdown(shared: &Shared) -> Option<Core> {
+    shared.shutting_down.store(true, SeqCst);
+    shared.unpark_if_parked(); // a parked core holder must wake up to see the flag
+    let runs_here = context::is_in_runtime()
+        && context::with_current(
+            |h| matches!(h, scheduler::Handle::CurrentThread(s) if std::ptr::eq(&**s, shared)),
+        )
+        .unwrap_or(false);
+    let mut parker = Parker::new();
+    loop {
+        if let Some(core) = shared.take_core() {
+            return Some(core);
+        }
+        if runs_here {
+            return None;
+        }
+        shared.core_waiters.lock().push(parker.unparker());
+        if shared.core.lock().is_some() {
+            continue; // it came back between our two looks
+        }
+        parker.park();
+    }
 }
 
 #[cfg(test)]
