@@ -23,6 +23,14 @@
 //! reactor), and panics outside one. Once its runtime is dropped, every operation fails
 //! with an `io::Error` saying so; none of them hangs.
 //!
+//! One exception to "never blocks": addresses are `std::net::ToSocketAddrs`, resolved by
+//! std on the calling thread. A literal address (`"127.0.0.1:8080"`, a `SocketAddr`,
+//! `("::1", 80)`) is only parsed, but a host *name* (`"example.com:80"`) goes to the
+//! system resolver, which may wait on the network. If that can be slow, resolve it first
+//! with `task::spawn_blocking(move || addr.to_socket_addrs())` and pass the result. tokio
+//! instead defines its own `ToSocketAddrs` that resolves names on its blocking pool; that
+//! trait would refuse some argument types std accepts, so this crate keeps std's.
+//!
 //! ```
 //! use clockwork::net::{TcpListener, TcpStream};
 //!
