@@ -169,7 +169,7 @@ fn shutdown_drops_tasks_pending_on_timers_sockets_and_channels() {
 #[test]
 fn dropping_a_runtime_inside_its_own_task_panics_clearly() {
     on_both(|name, rt| {
-        let handle = rt.handle().clone();
+        let handle = rt.handle();
         let owner = Arc::new(Mutex::new(Some(rt)));
         let inner = owner.clone();
         let err = handle

@@ -126,7 +126,7 @@ fn remote_spawn_runs_while_local_work_never_runs_out() {
         let stop = Arc::new(AtomicBool::new(false));
         // Two spinners, so a worker's own queue is never empty.
         let spins = [rt.spawn(spinner(stop.clone())), rt.spawn(spinner(stop.clone()))];
-        let handle = rt.handle().clone();
+        let handle = rt.handle();
         let remote = std::thread::spawn(move || handle.spawn(async { 7 })).join().unwrap();
         let stop2 = stop.clone();
         finishes(name, &rt, "a task spawned from another thread", async move {

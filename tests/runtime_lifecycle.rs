@@ -37,7 +37,7 @@ fn handle_current_outside_a_runtime() {
 #[test]
 fn block_on_inside_block_on_panics_instead_of_deadlocking() {
     on_both(|name, rt| {
-        let handle = rt.handle().clone();
+        let handle = rt.handle();
         let payload =
             catch_unwind(AssertUnwindSafe(|| rt.block_on(async { handle.block_on(async {}) }))).unwrap_err();
         assert!(panic_message(payload.as_ref()).contains("block_on"), "{name}");
@@ -136,7 +136,7 @@ fn shutdown_survives_destructors_that_wake_and_spawn() {
 #[test]
 fn spawn_through_a_handle_after_shutdown_is_cancelled() {
     on_both(|name, rt| {
-        let handle = rt.handle().clone();
+        let handle = rt.handle();
         drop(rt);
         let join = handle.spawn(async { 1 });
         assert!(join.is_finished(), "{name}");
@@ -247,12 +247,12 @@ fn stale_waker_after_completion_is_a_noop() {
 #[test]
 fn handle_block_on_from_another_thread() {
     let rt = Builder::new_current_thread().build().unwrap();
-    let handle = rt.handle().clone();
+    let handle = rt.handle();
     let t =
         std::thread::spawn(move || handle.block_on(async { clockwork::spawn(async { 5 }).await.unwrap() }));
     assert_eq!(t.join().unwrap(), 5);
     let rt = Builder::new_multi_thread().worker_threads(2).build().unwrap();
-    let handle = rt.handle().clone();
+    let handle = rt.handle();
     let t =
         std::thread::spawn(move || handle.block_on(async { clockwork::spawn(async { 6 }).await.unwrap() }));
     assert_eq!(t.join().unwrap(), 6);
@@ -266,7 +266,7 @@ fn two_threads_in_block_on_of_one_current_thread_runtime() {
         let rt = Builder::new_current_thread().build().unwrap();
         for _ in 0..50 {
             let (tx, rx) = clockwork::sync::oneshot::channel::<u32>();
-            let handle = rt.handle().clone();
+            let handle = rt.handle();
             let waiter = std::thread::spawn(move || handle.block_on(rx).unwrap());
             let sent = rt.block_on(async move {
                 clockwork::spawn(async move { tx.send(7).unwrap() }).await.unwrap();
@@ -295,7 +295,7 @@ fn current_thread_drop_waits_for_a_task_polled_by_another_thread() {
             release_rx.recv().unwrap(); // blocks inside the poll until released
             std::task::Poll::<()>::Pending
         }));
-        let handle = rt.handle().clone();
+        let handle = rt.handle();
         let driver = std::thread::spawn(move || handle.block_on(task));
         in_poll_rx.recv().unwrap();
         let (dropping_tx, dropping_rx) = crossbeam_channel::bounded::<()>(1);
@@ -312,5 +312,16 @@ fn current_thread_drop_waits_for_a_task_polled_by_another_thread() {
         assert_eq!(dropper.join().unwrap(), 1, "drop returned before the polled task's future was dropped");
         let joined = driver.join().unwrap();
         assert!(joined.unwrap_err().is_cancelled());
+    });
+}
+
+/// `Runtime::handle` returns a `Handle` by value (the contract's signature), ready to be
+/// moved to another thread.
+#[test]
+fn runtime_handle_is_an_owned_handle() {
+    on_both(|name, rt| {
+        let handle: Handle = rt.handle();
+        let other = std::thread::spawn(move || handle.block_on(async { 6 * 7 }));
+        assert_eq!(other.join().unwrap(), 42, "{name}");
     });
 }

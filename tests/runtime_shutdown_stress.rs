@@ -65,7 +65,7 @@ impl Census {
 fn dropping_the_runtime_during_a_spawn_storm_drops_every_future_once() {
     on_both(|name, rt| {
         let census = Census::default();
-        let handle = rt.handle().clone();
+        let handle = rt.handle();
         let outside: Vec<_> = (0..2)
             .map(|_| {
                 let (census, handle) = (census.clone(), handle.clone());

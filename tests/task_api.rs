@@ -271,7 +271,7 @@ fn many_tasks_spawn_and_join() {
 fn futures_spawn_trait_interop() {
     use futures::task::SpawnExt;
     on_both(|name, rt| {
-        let handle = rt.handle().clone();
+        let handle = rt.handle();
         let out = rt.block_on(async move { handle.spawn_with_handle(async { 3 }).unwrap().await });
         assert_eq!(out, 3, "{name}");
     });
@@ -340,7 +340,7 @@ fn yield_now_in_block_on_lets_every_ready_task_run_first() {
 fn yield_now_in_block_on_survives_a_runtime_that_shuts_down() {
     common::within(60, || {
         let rt = clockwork::runtime::Builder::new_multi_thread().worker_threads(1).build().unwrap();
-        let handle = rt.handle().clone();
+        let handle = rt.handle();
         let (tx, rx) = std::sync::mpsc::channel();
         // Another thread blocks on the runtime through a handle while it is dropped.
         let blocker = std::thread::spawn(move || {

@@ -96,9 +96,11 @@ impl Runtime {
         self.trace().map(|t| t.lints(&Default::default())).unwrap_or_default()
     }
 
-    /// A handle to this runtime (it does not keep the runtime alive).
-    pub fn handle(&self) -> &Handle {
-        &self.handle
+    /// A handle to this runtime (it does not keep the runtime alive). Returned by value,
+    /// as the contract specifies, so it can be moved to another thread at once; it is a
+    /// reference-counted pointer, so this is cheap.
+    pub fn handle(&self) -> Handle {
+        self.handle.clone()
     }
 
     pub(crate) fn from_parts(handle: scheduler::Handle, workers: Option<multi_thread::Workers>) -> Runtime {

@@ -55,7 +55,7 @@ impl<const TRACED: bool> Rt for Clockwork<TRACED> {
             clockwork::runtime::Builder::new_multi_thread().worker_threads(workers).trace(trace).build()
         }
         .unwrap();
-        let handle = rt.handle().clone();
+        let handle = rt.handle();
         Clockwork(Some(std::sync::Arc::new(rt)), handle)
     }
     fn block_on<F: Future>(&self, f: F) -> F::Output {

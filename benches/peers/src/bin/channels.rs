@@ -33,7 +33,8 @@ fn tokio_runtime(workers: usize) -> tokio::runtime::Runtime {
 fn cw_ping_pong(workers: usize) -> Duration {
     use clockwork::sync::oneshot;
     cw_runtime(workers).block_on(async {
-        let (to_peer, mut peer_rx) = clockwork::sync::mpsc::channel::<(oneshot::Receiver<()>, oneshot::Sender<()>)>(1);
+        let (to_peer, mut peer_rx) =
+            clockwork::sync::mpsc::channel::<(oneshot::Receiver<()>, oneshot::Sender<()>)>(1);
         clockwork::spawn(async move {
             while let Some((ping, pong)) = peer_rx.recv().await {
                 ping.await.unwrap();
@@ -55,7 +56,8 @@ fn cw_ping_pong(workers: usize) -> Duration {
 fn tokio_ping_pong(workers: usize) -> Duration {
     use tokio::sync::oneshot;
     tokio_runtime(workers).block_on(async {
-        let (to_peer, mut peer_rx) = tokio::sync::mpsc::channel::<(oneshot::Receiver<()>, oneshot::Sender<()>)>(1);
+        let (to_peer, mut peer_rx) =
+            tokio::sync::mpsc::channel::<(oneshot::Receiver<()>, oneshot::Sender<()>)>(1);
         tokio::spawn(async move {
             while let Some((ping, pong)) = peer_rx.recv().await {
                 ping.await.unwrap();
@@ -139,7 +141,11 @@ fn main() {
     }
     type Pair = (&'static str, Box<dyn Fn() -> Duration>, Box<dyn Fn() -> Duration>);
     let workloads: Vec<Pair> = vec![
-        ("oneshot ping-pong, current-thread (10k)", Box::new(|| cw_ping_pong(0)), Box::new(|| tokio_ping_pong(0))),
+        (
+            "oneshot ping-pong, current-thread (10k)",
+            Box::new(|| cw_ping_pong(0)),
+            Box::new(|| tokio_ping_pong(0)),
+        ),
         ("oneshot ping-pong, 2 workers (10k)", Box::new(|| cw_ping_pong(2)), Box::new(|| tokio_ping_pong(2))),
         ("mpsc 1 producer (100k, cap 100)", Box::new(|| cw_mpsc(1)), Box::new(|| tokio_mpsc(1))),
         ("mpsc 4 producers (100k, cap 100)", Box::new(|| cw_mpsc(4)), Box::new(|| tokio_mpsc(4))),

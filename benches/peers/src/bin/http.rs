@@ -8,7 +8,8 @@ use futures::{AsyncReadExt, AsyncWriteExt};
 use std::net::SocketAddr;
 use std::process::{Command, ExitCode};
 
-const RESPONSE: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 13\r\nContent-Type: text/plain\r\n\r\nHello, world!";
+const RESPONSE: &[u8] =
+    b"HTTP/1.1 200 OK\r\nContent-Length: 13\r\nContent-Type: text/plain\r\n\r\nHello, world!";
 
 /// How many complete request heads (ending in a blank line) `buf` holds, and where the
 /// last one ends. The bench only needs GETs without bodies, so this is the whole parser.
