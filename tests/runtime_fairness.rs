@@ -240,3 +240,26 @@ fn budget_makes_an_always_ready_socket_reader_take_turns() {
         assert!(seen < total, "{name}: the other task ran only after all {total} reads");
     }
 }
+
+/// A worker stuck in a long poll, with a task waiting in its run-next slot, must not stop
+/// the timers of the rest of the runtime. The free worker used to count the slot it cannot
+/// steal from as work, so it never parked in the driver: it looped at full CPU and no timer
+/// fired. Here the stuck task is released only by a timer, so the bug is a hang.
+#[test]
+fn a_worker_stuck_in_a_poll_does_not_stop_the_timers() {
+    common::within(60, || {
+        let rt = Builder::new_multi_thread().worker_threads(2).build().unwrap();
+        let (started_tx, started_rx) = crossbeam_channel::bounded::<()>(1);
+        let (release_tx, release_rx) = crossbeam_channel::bounded::<()>(1);
+        drop(rt.spawn(async move {
+            drop(clockwork::spawn(async {})); // waits in this worker's run-next slot
+            started_tx.send(()).unwrap();
+            release_rx.recv().unwrap(); // this worker is stuck until the timer below fires
+        }));
+        started_rx.recv().unwrap();
+        rt.block_on(async move {
+            clockwork::time::sleep(Duration::from_millis(20)).await;
+            release_tx.send(()).unwrap();
+        });
+    });
+}

@@ -237,16 +237,18 @@ impl Shared {
         }
     }
 
-    /// Whether any queue holds a task (checked by a worker after announcing sleep).
+    /// Whether any queue holds a task, run-next slots included (checked by a woken worker
+    /// that found a task, to pass the wake-up on).
     fn has_work(&self) -> bool {
         !self.injector.is_empty() || self.locals.iter().any(|local| !local.lock().is_empty())
     }
 
     /// Whether worker `index` could take a task right now: the injector, its own queue, or
-    /// a sibling's FIFO. Unlike [`Shared::has_work`] it ignores siblings' run-next slots,
-    /// which cannot be stolen: a spinning worker that counted them would wake up, find
-    /// nothing to steal, and spin again, hammering the busy sibling's lock (it made
-    /// `chained_spawn`, one task in a slot at a time, 3× slower).
+    /// a sibling's FIFO (checked by a worker after announcing sleep, and while spinning).
+    /// Unlike [`Shared::has_work`] it ignores siblings' run-next slots, which cannot be
+    /// stolen: a spinning worker that counted them would wake up, find nothing to steal,
+    /// and spin again, hammering the busy sibling's lock (it made `chained_spawn`, one task
+    /// in a slot at a time, 3× slower); a parking worker that counted them never parked.
     fn has_stealable_work(&self, index: usize) -> bool {
         !self.injector.is_empty()
             || self.locals.iter().enumerate().any(|(i, local)| {

@@ -128,7 +128,11 @@ impl Worker {
         shared.locals[self.index].lock().flush_run_next();
         shared.idle.sleep(self.index);
         fence(SeqCst); // pairs with the fence in `Shared::notify_one`
-        if shared.has_work() || shared.shutdown.load(SeqCst) {
+        // Only work this worker can take counts: a busy sibling's run-next slot cannot be
+        // stolen, and counting it made this worker unannounce, find nothing, and come back
+        // here in a loop at 100 % CPU, never reaching the driver, so timers and sockets
+        // stopped for the whole runtime while the sibling was stuck in a long poll.
+        if shared.has_stealable_work(self.index) || shared.shutdown.load(SeqCst) {
             self.unannounce(&shared);
             return;
         }
@@ -192,7 +196,7 @@ impl Worker {
     fn spin(&mut self, shared: &Shared) -> bool {
         if cfg!(loom) {
             // One round, without the clock: the models explore the token being taken here.
-            return self.parker.take_token() || shared.has_work();
+            return self.parker.take_token() || shared.has_stealable_work(self.index);
         }
         let max_spinning = (shared.unparkers.len() / 2).max(1);
         if shared.spinning.fetch_add(1, SeqCst) >= max_spinning {
