@@ -128,6 +128,7 @@ impl Worker {
         shared.locals[self.index].lock().flush_run_next();
         shared.idle.sleep(self.index);
         fence(SeqCst); // pairs with the fence in `Shared::notify_one`
+
         // Only work this worker can take counts: a busy sibling's run-next slot cannot be
         // stolen, and counting it made this worker unannounce, find nothing, and come back
         // here in a loop at 100 % CPU, never reaching the driver, so timers and sockets
