@@ -139,3 +139,14 @@ fn polling_a_sleep_outside_a_runtime_panics_naming_the_runtime() {
         .unwrap_or("");
     assert!(message.contains("runtime"), "unhelpful panic message: {message:?}");
 }
+
+/// `clockwork::time` re-exports std's `Duration` and `Instant` (the types its functions
+/// take), so code written against `tokio::time::{Duration, Instant}` only changes paths.
+#[test]
+fn time_reexports_std_duration_and_instant() {
+    use clockwork::time::{Duration, Instant};
+    let start: std::time::Instant = Instant::now();
+    let rt = clockwork::runtime::Builder::new_current_thread().build().unwrap();
+    rt.block_on(clockwork::time::sleep_until(start + Duration::from_millis(2)));
+    assert!(start.elapsed() >= std::time::Duration::from_millis(2));
+}

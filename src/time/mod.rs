@@ -31,3 +31,7 @@ mod loom_tests;
 pub use interval::{interval, Interval};
 pub use sleep::{sleep, sleep_until, Sleep};
 pub use timeout::{timeout, Timeout};
+
+/// The time types this module works with are std's; re-exported so that code written
+/// against `tokio::time::{Duration, Instant}` compiles with only the path changed.
+pub use std::time::{Duration, Instant};
