@@ -196,3 +196,42 @@ fn select_macro_takes_mut_and_ref_bindings_in_any_group() {
         });
     });
 }
+
+/// tokio's precondition: `pattern = future, if condition => handler`. A false condition
+/// disables the branch before anything is polled; when every branch is disabled, the
+/// `else` branch runs.
+#[test]
+fn select_macro_preconditions_disable_branches() {
+    within(60, || {
+        on_both(|_flavour, rt| {
+            rt.block_on(async {
+                let polled = std::sync::atomic::AtomicBool::new(false);
+                let watch = async {
+                    polled.store(true, std::sync::atomic::Ordering::SeqCst);
+                    1
+                };
+                let got = clockwork::select! {
+                    v = watch, if 1 + 1 == 3 => v,
+                    v = after(3, 2) => v,
+                };
+                assert_eq!(got, 2);
+                assert!(!polled.load(std::sync::atomic::Ordering::SeqCst), "a disabled branch was polled");
+                let (tx, mut rx) = clockwork::sync::mpsc::channel::<u32>(4);
+                for i in 0..3 {
+                    tx.try_send(i).unwrap();
+                }
+                drop(tx);
+                let mut seen = Vec::new();
+                let mut open = true;
+                loop {
+                    clockwork::select! {
+                        Some(mut v) = rx.recv(), if open => { v += 10; seen.push(v) }
+                        else => break,
+                    }
+                    open = seen.len() < 2;
+                }
+                assert_eq!(seen, [10, 11]);
+            });
+        });
+    });
+}

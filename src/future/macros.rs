@@ -72,12 +72,15 @@ macro_rules! join {
 /// ```text
 /// select! {
 ///     pattern = future => handler,
+///     pattern = future, if condition => handler,        // optional precondition
 ///     ...
 ///     else => handler_when_every_branch_is_disabled,   // optional
 /// }
 /// ```
 ///
-/// Every `future` expression is evaluated first, in order; then the futures are polled in
+/// Every `condition` is evaluated first, then every `future` expression, each in order; a
+/// branch whose condition is `false` starts disabled (its future is created but never
+/// polled), as in tokio. Then the futures are polled in
 /// place, starting at a pseudo-randomly chosen branch so that no branch can starve the
 /// others. Each branch is a small state machine:
 ///
@@ -130,17 +133,31 @@ macro_rules! select {
     (@parse [$($done:tt)*] $($rest:tt)+) => {
         $crate::select!(@pat [$($done)*] [] $($rest)+)
     };
+    // With a precondition (`pat = fut, if cond => handler`, as in tokio): a branch whose
+    // condition is false starts disabled; its future is still created, never polled.
+    (@pat [$($done:tt)*] [$($p:tt)+] = $f:expr, if $c:expr => $body:block, $($rest:tt)*) => {
+        $crate::select!(@parse [$($done)* (fut out on [$($p)+] [$f] [$c] [$body])] $($rest)*)
+    };
+    (@pat [$($done:tt)*] [$($p:tt)+] = $f:expr, if $c:expr => $body:block $($rest:tt)*) => {
+        $crate::select!(@parse [$($done)* (fut out on [$($p)+] [$f] [$c] [$body])] $($rest)*)
+    };
+    (@pat [$($done:tt)*] [$($p:tt)+] = $f:expr, if $c:expr => $body:expr, $($rest:tt)*) => {
+        $crate::select!(@parse [$($done)* (fut out on [$($p)+] [$f] [$c] [$body])] $($rest)*)
+    };
+    (@pat [$($done:tt)*] [$($p:tt)+] = $f:expr, if $c:expr => $body:expr) => {
+        $crate::select!(@parse [$($done)* (fut out on [$($p)+] [$f] [$c] [$body])])
+    };
     (@pat [$($done:tt)*] [$($p:tt)+] = $f:expr => $body:block, $($rest:tt)*) => {
-        $crate::select!(@parse [$($done)* (fut out on [$($p)+] [$f] [$body])] $($rest)*)
+        $crate::select!(@parse [$($done)* (fut out on [$($p)+] [$f] [true] [$body])] $($rest)*)
     };
     (@pat [$($done:tt)*] [$($p:tt)+] = $f:expr => $body:block $($rest:tt)*) => {
-        $crate::select!(@parse [$($done)* (fut out on [$($p)+] [$f] [$body])] $($rest)*)
+        $crate::select!(@parse [$($done)* (fut out on [$($p)+] [$f] [true] [$body])] $($rest)*)
     };
     (@pat [$($done:tt)*] [$($p:tt)+] = $f:expr => $body:expr, $($rest:tt)*) => {
-        $crate::select!(@parse [$($done)* (fut out on [$($p)+] [$f] [$body])] $($rest)*)
+        $crate::select!(@parse [$($done)* (fut out on [$($p)+] [$f] [true] [$body])] $($rest)*)
     };
     (@pat [$($done:tt)*] [$($p:tt)+] = $f:expr => $body:expr) => {
-        $crate::select!(@parse [$($done)* (fut out on [$($p)+] [$f] [$body])])
+        $crate::select!(@parse [$($done)* (fut out on [$($p)+] [$f] [true] [$body])])
     };
     (@pat [$($done:tt)*] [$($p:tt)*] $t:tt $($rest:tt)*) => {
         $crate::select!(@pat [$($done)*] [$($p)* $t] $($rest)*)
@@ -154,12 +171,13 @@ macro_rules! select {
     // The futures live in an inner block, so they are all dropped *before* the winning
     // handler runs: a handler may then use what the futures borrowed (`rx.close()` after
     // `rx.recv()`).
-    (@run [$(($fut:ident $out:ident $on:ident [$($p:tt)+] [$f:expr] [$body:expr]))*] [$else:expr]) => {{
+    (@run [$(($fut:ident $out:ident $on:ident [$($p:tt)+] [$f:expr] [$c:expr] [$body:expr]))*] [$else:expr]) => {{
         let ($($out,)*) = {
+            // Every precondition first, then every future, each in order (as in tokio).
+            $( let mut $on: bool = $c; )*
             $(
                 let mut $fut = ::core::pin::pin!(::core::future::IntoFuture::into_future($f));
                 let mut $out = ::core::option::Option::None;
-                let mut $on = true;
             )*
             let branches: usize = 0 $( + { let _ = &$on; 1 } )*;
             $crate::future::poll_fn(|cx| {
