@@ -90,6 +90,11 @@ impl Unparker {
     pub(crate) fn unpark(&self) {
         self.inner.unpark();
     }
+
+    /// `true` if both wake the same parker (so a waiter list can hold each one once).
+    pub(crate) fn wakes_same_parker(&self, other: &Unparker) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
 }
 
 impl Inner {

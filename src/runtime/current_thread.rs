@@ -18,7 +18,7 @@
 //! loop announced it is parked. The announce-then-recheck on one side and the
 //! push-then-check on the other, each with a `SeqCst` fence in between, guarantee that at
 //! least one side sees the other, so no wake-up is lost (checked by the loom model
-//! `loom_spawn_from_another_thread_against_park` at the end of this file).
+//! `loom_spawn_from_another_thread_against_park` in `current_thread_tests.rs`).
 //!
 //! Only tasks run inside `block_on`: a spawned task waits until some thread drives the
 //! runtime. A second thread calling `block_on` on the same runtime while the first holds
@@ -181,7 +181,14 @@ pub(crate) fn block_on<F: Future>(handle: &scheduler::Handle, shared: &Arc<Share
         // the runtime is being dropped, the core is never handed out again: only the
         // future is waited for.
         if !shared.shutting_down.load(SeqCst) {
-            shared.core_waiters.lock().push(parker.unparker());
+            // Once per wait, not once per wake-up of our future: the list is only emptied
+            // when the core comes back, and a busy future would otherwise grow it forever.
+            let me = parker.unparker();
+            let mut waiters = shared.core_waiters.lock();
+            if !waiters.iter().any(|w| w.wakes_same_parker(&me)) {
+                waiters.push(me);
+            }
+            drop(waiters);
             if shared.core.lock().is_some() && !shared.shutting_down.load(SeqCst) {
                 continue; // the core came back between our two looks
             }
@@ -340,48 +347,5 @@ fn take_core_for_shutdown(shared: &Shared) -> Option<Core> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::loom::sync::atomic::AtomicBool;
-    use std::sync::Mutex as StdMutex;
-
-    /// The parking protocol of this file, on the real `Shared` and the real loop: another
-    /// thread spawns a task while `block_on` is going to sleep. The task (run by
-    /// `block_on`'s thread) sets a flag and wakes the root future. If the spawn's unpark
-    /// were lost, `block_on` would park forever and loom would report a deadlock.
-    #[test]
-    fn loom_spawn_from_another_thread_against_park() {
-        crate::loom::model(|| {
-            let blocking = blocking::Spawner::new(1, std::time::Duration::from_secs(1));
-            let shared = Shared::new(blocking).expect("driver");
-            let handle = scheduler::Handle::CurrentThread(shared.clone());
-            let done = Arc::new(AtomicBool::new(false));
-            let root_waker: Arc<StdMutex<Option<Waker>>> = Arc::new(StdMutex::new(None));
-            let spawner = {
-                let (handle, done, root_waker) = (handle.clone(), done.clone(), root_waker.clone());
-                crate::loom::thread::spawn(move || {
-                    drop(handle.spawn(async move {
-                        done.store(true, SeqCst);
-                        if let Some(w) = root_waker.lock().unwrap().take() {
-                            w.wake();
-                        }
-                    }));
-                })
-            };
-            block_on(
-                &handle,
-                &shared,
-                std::future::poll_fn(|cx| {
-                    *root_waker.lock().unwrap() = Some(cx.waker().clone());
-                    if done.load(SeqCst) {
-                        Poll::Ready(())
-                    } else {
-                        Poll::Pending
-                    }
-                }),
-            );
-            spawner.join().unwrap();
-            shutdown(&handle, &shared);
-        });
-    }
-}
+#[path = "current_thread_tests.rs"]
+mod tests;

@@ -1,0 +1,73 @@
+//! Tests of the current-thread runtime's loop and its parking protocol (`current_thread.rs`).
+
+use super::*;
+use crate::loom::sync::atomic::AtomicBool;
+use std::sync::Mutex as StdMutex;
+
+/// A thread waiting for the core (another thread runs the tasks) registers itself once,
+/// however often its own future wakes it: the list is emptied only when the core
+/// comes back, so one entry per wake-up grew without bound.
+#[cfg(not(loom))]
+#[test]
+fn a_thread_waiting_for_the_core_registers_once() {
+    let blocking = blocking::Spawner::new(1, std::time::Duration::from_secs(1));
+    let shared = Shared::new(blocking).expect("driver");
+    let handle = scheduler::Handle::CurrentThread(shared.clone());
+    let core = shared.take_core().expect("free"); // as if another thread ran the tasks
+    let mut polls = 0;
+    block_on(
+        &handle,
+        &shared,
+        std::future::poll_fn(|cx| {
+            polls += 1;
+            if polls == 1_000 {
+                return Poll::Ready(());
+            }
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }),
+    );
+    assert_eq!(shared.core_waiters.lock().len(), 1);
+    shared.return_core(core);
+    shutdown(&handle, &shared);
+}
+
+/// The parking protocol of this file, on the real `Shared` and the real loop: another
+/// thread spawns a task while `block_on` is going to sleep. The task (run by
+/// `block_on`'s thread) sets a flag and wakes the root future. If the spawn's unpark
+/// were lost, `block_on` would park forever and loom would report a deadlock.
+#[test]
+fn loom_spawn_from_another_thread_against_park() {
+    crate::loom::model(|| {
+        let blocking = blocking::Spawner::new(1, std::time::Duration::from_secs(1));
+        let shared = Shared::new(blocking).expect("driver");
+        let handle = scheduler::Handle::CurrentThread(shared.clone());
+        let done = Arc::new(AtomicBool::new(false));
+        let root_waker: Arc<StdMutex<Option<Waker>>> = Arc::new(StdMutex::new(None));
+        let spawner = {
+            let (handle, done, root_waker) = (handle.clone(), done.clone(), root_waker.clone());
+            crate::loom::thread::spawn(move || {
+                drop(handle.spawn(async move {
+                    done.store(true, SeqCst);
+                    if let Some(w) = root_waker.lock().unwrap().take() {
+                        w.wake();
+                    }
+                }));
+            })
+        };
+        block_on(
+            &handle,
+            &shared,
+            std::future::poll_fn(|cx| {
+                *root_waker.lock().unwrap() = Some(cx.waker().clone());
+                if done.load(SeqCst) {
+                    Poll::Ready(())
+                } else {
+                    Poll::Pending
+                }
+            }),
+        );
+        spawner.join().unwrap();
+        shutdown(&handle, &shared);
+    });
+}
