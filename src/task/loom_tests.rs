@@ -200,3 +200,36 @@ fn counting_waker(drops: Arc<crate::loom::sync::atomic::AtomicUsize>) -> Waker {
     // SAFETY: the vtable functions treat `data` as an `Arc` reference, as built by `raw`.
     unsafe { Waker::from_raw(raw(drops)) }
 }
+
+/// The `JoinHandle` is polled again, with a *different* waker, on another thread while the
+/// task completes. Completion may wake the stored waker and clear JOIN_WAKER between the
+/// handle's look at the state and its swap of the waker: the swap must then read
+/// "complete" (an assertion there once fired in about 1 % of such races, found by an
+/// adversarial probe), and the output is read exactly once.
+#[test]
+fn loom_join_waker_swap_racing_completion() {
+    crate::loom::model(|| {
+        let sched = TestSched::new();
+        let counts = Counts::default();
+        let mut join = sched.spawn(Script::new(&counts, 0));
+        let first_drops = Arc::new(crate::loom::sync::atomic::AtomicUsize::new(0));
+        let first = counting_waker(first_drops.clone());
+        assert!(Pin::new(&mut join).poll(&mut Context::from_waker(&first)).is_pending());
+        drop(first);
+        let poller = thread::spawn(move || {
+            let second = counting_waker(Arc::new(crate::loom::sync::atomic::AtomicUsize::new(0)));
+            let ready = Pin::new(&mut join).poll(&mut Context::from_waker(&second)).is_ready();
+            (join, ready)
+        });
+        sched.run_until_idle();
+        let (mut join, ready) = poller.join().unwrap();
+        if !ready {
+            let third = counting_waker(Arc::new(crate::loom::sync::atomic::AtomicUsize::new(0)));
+            let again = Pin::new(&mut join).poll(&mut Context::from_waker(&third));
+            assert!(again.is_ready(), "the task completed: the handle must see it");
+        }
+        drop(join);
+        assert_eq!(counts.output_drops(), 1, "output dropped exactly once");
+        sched.shutdown();
+    });
+}

@@ -305,10 +305,14 @@ impl State {
     /// The `JoinHandle` wants to replace its waker: take the slot back first.
     pub(crate) fn unset_waker(&self) -> Result<Snapshot, Snapshot> {
         self.fetch_update_action(|mut s| {
-            assert!(s.is_join_interested() && s.is_join_waker_set());
+            assert!(s.is_join_interested());
             if s.is_complete() {
+                // Completion may already have woken the waker and cleared JOIN_WAKER
+                // (`unset_waker_after_complete`) since the handle looked: the flag is only
+                // promised while the task is not complete.
                 return (Err(s), None);
             }
+            assert!(s.is_join_waker_set());
             s.0 &= !JOIN_WAKER;
             (Ok(s), Some(s))
         })
