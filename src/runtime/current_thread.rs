@@ -203,6 +203,11 @@ pub(crate) fn block_on<F: Future>(handle: &scheduler::Handle, shared: &Arc<Share
         if root.woken.swap(false, SeqCst) {
             let waker = Waker::from(root.clone());
             if let Poll::Ready(output) = future.as_mut().poll(&mut Context::from_waker(&waker)) {
+                // Leave the waiting list: nobody needs to wake this call any more, and a
+                // thread bridging into the runtime in a loop would otherwise leave one
+                // entry per call until the core came back.
+                let me = parker.unparker();
+                shared.core_waiters.lock().retain(|w| !w.wakes_same_parker(&me));
                 return output;
             }
         }
