@@ -42,6 +42,14 @@ pub(crate) enum Direction {
     Write = 1,
 }
 
+/// Wakers one direction keeps before it wakes them all and starts over: a bound on what
+/// cancelled waits can leave behind on a socket with no events (each stale waker may also
+/// keep its finished task's memory alive). Rejected: removing a waiter when its future is
+/// dropped, which needs a waiter identity per future (tokio's intrusive list), because
+/// two futures of one task share one waker. The cost of the bound: more than this many
+/// tasks waiting on one direction of one socket at once wake each other spuriously.
+pub(crate) const MAX_WAITERS: usize = 64;
+
 /// The state of one direction of one source.
 #[derive(Debug)]
 struct DirectionState {
@@ -97,8 +105,19 @@ impl Source {
         if dir.ready {
             return Poll::Ready(Ok(ReadyTick(dir.tick)));
         }
-        if !dir.wakers.iter().any(|w| w.will_wake(cx.waker())) {
-            dir.wakers.push(cx.waker().clone());
+        if dir.wakers.iter().any(|w| w.will_wake(cx.waker())) {
+            return Poll::Pending;
+        }
+        // A future dropped while it waited (a read cancelled by `timeout`) leaves its waker
+        // here until the next event, and an idle socket may see none for a long time. So
+        // at `MAX_WAITERS` the list is flushed: every stored waker is woken (a spurious
+        // wake-up for a live waiter, which polls, finds nothing, and registers again).
+        let stale =
+            if dir.wakers.len() >= MAX_WAITERS { std::mem::take(&mut dir.wakers) } else { Vec::new() };
+        dir.wakers.push(cx.waker().clone());
+        drop(state);
+        for waker in stale {
+            waker.wake(); // outside the lock, like every wake in the reactor
         }
         Poll::Pending
     }

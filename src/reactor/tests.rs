@@ -274,3 +274,24 @@ fn a_second_concurrent_waiter_returns_at_once() {
     reactor.notify();
     first.join().unwrap();
 }
+
+/// Waits abandoned by their futures (a read cancelled by `timeout`, again and again on a
+/// socket that never gets an event) leave their wakers behind; the list is flushed at
+/// `MAX_WAITERS`, waking them all, so it stays bounded. (Before, it grew by one waker per
+/// abandoned wait, each keeping its finished task's memory alive.)
+#[test]
+fn abandoned_waits_leave_a_bounded_waker_list() {
+    let reactor = Arc::new(Reactor::new().unwrap());
+    let (a, _b) = udp_pair();
+    let reg = Registration::new(reactor.clone(), a).unwrap();
+    let mut counters = Vec::new();
+    for _ in 0..10 * source::MAX_WAITERS {
+        let (count, waker) = counter(false);
+        assert!(poll_recv(&reg, &waker).is_pending(), "nothing was sent");
+        counters.push(count); // the waiting future is dropped here: its waker stays behind
+    }
+    let waiting = counters.iter().filter(|c| c.wakes.load(SeqCst) == 0).count();
+    assert!(waiting <= source::MAX_WAITERS, "{waiting} wakers kept for one direction");
+    let woken = counters.len() - waiting;
+    assert!(counters[..woken].iter().all(|c| c.wakes.load(SeqCst) == 1), "each flushed waker woken once");
+}
