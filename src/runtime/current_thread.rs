@@ -129,6 +129,19 @@ impl Shared {
         self.take_core()
     }
 
+    /// Lists `me` among the threads to wake when the core comes back (once, however often
+    /// the caller wakes up: the list is only emptied then, and one entry per wake-up of a
+    /// busy future grew without bound), and says whether the core is free already: it may
+    /// have come back between the caller's look and this registration.
+    fn wait_for_core(&self, me: Unparker) -> bool {
+        let mut waiters = self.core_waiters.lock();
+        if !waiters.iter().any(|w| w.wakes_same_parker(&me)) {
+            waiters.push(me);
+        }
+        drop(waiters);
+        self.core.lock().is_some()
+    }
+
     fn return_core(&self, core: Core) {
         *self.core.lock() = Some(core);
         for waiter in std::mem::take(&mut *self.core_waiters.lock()) {
@@ -180,18 +193,11 @@ pub(crate) fn block_on<F: Future>(handle: &scheduler::Handle, shared: &Arc<Share
         // Another thread runs the tasks: wait for our own future, or for the core. Once
         // the runtime is being dropped, the core is never handed out again: only the
         // future is waited for.
-        if !shared.shutting_down.load(SeqCst) {
-            // Once per wait, not once per wake-up of our future: the list is only emptied
-            // when the core comes back, and a busy future would otherwise grow it forever.
-            let me = parker.unparker();
-            let mut waiters = shared.core_waiters.lock();
-            if !waiters.iter().any(|w| w.wakes_same_parker(&me)) {
-                waiters.push(me);
-            }
-            drop(waiters);
-            if shared.core.lock().is_some() && !shared.shutting_down.load(SeqCst) {
-                continue; // the core came back between our two looks
-            }
+        if !shared.shutting_down.load(SeqCst)
+            && shared.wait_for_core(parker.unparker())
+            && !shared.shutting_down.load(SeqCst)
+        {
+            continue; // the core came back between our two looks
         }
         let root = waiting_root.get_or_insert_with(|| {
             std::sync::Arc::new(RootWaker {
@@ -264,7 +270,9 @@ impl Core {
                     behind = shared.queue_len();
                 }
             }
-            while ticks < EVENT_INTERVAL {
+            // The shutdown flag is looked at before every poll, so that a thread dropping
+            // the runtime waits for one poll at most, not for a whole round of them.
+            while ticks < EVENT_INTERVAL && !shared.shutting_down.load(SeqCst) {
                 let Some(task) = shared.pop() else {
                     behind = 0;
                     break;
@@ -343,8 +351,7 @@ fn take_core_for_shutdown(shared: &Shared) -> Option<Core> {
         if runs_here {
             return None;
         }
-        shared.core_waiters.lock().push(parker.unparker());
-        if shared.core.lock().is_some() {
+        if shared.wait_for_core(parker.unparker()) {
             continue; // it came back between our two looks
         }
         parker.park();

@@ -66,7 +66,7 @@ use super::{TimerKey, Wheel};
 pub(super) const SETTLE_BATCH: usize = 64;
 
 /// The lists and slab slots of the timers cancelled since the last settle: a fixed array
-/// and a count, not a `Vec`, so that appending writes one 8-byte entry and a count. The
+/// and a count, not a `Vec`, so that appending writes one `(ListId, u32)` pair and a count. The
 /// cancel loop is made of misses, and the fewer instructions each cancel takes, the more
 /// cancels the CPU keeps in flight at once (see the module docs).
 #[derive(Clone, Copy, Debug)]
