@@ -21,6 +21,13 @@
 //! its cancelled slots 64 at a time (`src/time/wheel/cancel.rs` says why: each memory
 //! write in a loop of cache misses costs about 3 ns).
 //!
+//! Each slot also lends its owner a 32-bit **tag** while it is in use: the field that
+//! links a vacant slot into the free list is idle while the slot is occupied or
+//! detached, so it holds a small number of the owner's choosing, which stays readable
+//! after [`Slab::take`] (until [`Slab::free`] reuses the field for the free list). The
+//! timer wheel keeps each timer's list there, so that a cancel, which takes the value,
+//! still leaves behind where its timer was for the batch that settles it.
+//!
 //! Beside the slots the slab keeps a bitmap, one bit per slot, so that a scan asking
 //! "is this key still here?" of many keys can rule out vacant slots without opening them
 //! (the timer wheel's compaction, `src/time/wheel/list.rs`). A slot and its bit:
@@ -88,8 +95,10 @@ struct Slot<T> {
     /// vacant (freed), the generation the next value will get (one more), which no key
     /// handed out carries.
     generation: u32,
-    /// The next slot on the free list (meaningful only while the slot is on it).
-    next_free: u32,
+    /// While vacant: the next slot on the free list. While occupied or detached: the
+    /// owner's *tag*, a `u32` it keeps beside the value and can still read after
+    /// [`Slab::take`] (the timer wheel keeps each timer's list there).
+    link: u32,
     /// The value, or `None` if the slot is detached or vacant.
     value: Option<T>,
 }
@@ -141,13 +150,25 @@ impl<T> Slab<T> {
     /// Stores the value `make` builds from its own key (for records that know their key).
     /// Reuses the most recently freed slot, if any (it is likely still in cache).
     pub(crate) fn insert_with(&mut self, make: impl FnOnce(Key) -> T) -> Key {
+        self.insert_tagged_with(make, 0)
+    }
+
+    /// Stores `value` with `tag` beside it (see [`Slab::tag`]) and returns its key.
+    #[inline]
+    pub(crate) fn insert_tagged(&mut self, value: T, tag: u32) -> Key {
+        self.insert_tagged_with(|_| value, tag)
+    }
+
+    /// [`Slab::insert_with`], with a tag.
+    fn insert_tagged_with(&mut self, make: impl FnOnce(Key) -> T, tag: u32) -> Key {
         let key = match self.first_free {
-            NONE => self.push(make),
+            NONE => self.push(make, tag),
             index => {
                 let slot = &mut self.slots[index as usize];
                 debug_assert!(slot.value.is_none(), "the free list points at an occupied slot");
-                self.first_free = slot.next_free;
+                self.first_free = slot.link;
                 let key = Key::new(index, slot.generation);
+                slot.link = tag;
                 slot.value = Some(make(key));
                 key
             }
@@ -158,13 +179,13 @@ impl<T> Slab<T> {
     }
 
     /// Appends a new slot holding the value `make` builds (the free list is empty).
-    fn push(&mut self, make: impl FnOnce(Key) -> T) -> Key {
+    fn push(&mut self, make: impl FnOnce(Key) -> T, tag: u32) -> Key {
         let index = u32::try_from(self.slots.len())
             .ok()
             .filter(|&i| i != NONE)
             .expect("slab is full: more than 4 billion live entries");
         let key = Key::new(index, 0);
-        self.slots.push(Slot { generation: 0, next_free: NONE, value: Some(make(key)) });
+        self.slots.push(Slot { generation: 0, link: tag, value: Some(make(key)) });
         if index % 64 == 0 {
             self.occupied.push(0);
         }
@@ -202,10 +223,34 @@ impl<T> Slab<T> {
         let slot = &mut self.slots[index];
         debug_assert!(slot.value.is_none(), "free of an occupied slot {index}");
         slot.generation = slot.generation.wrapping_add(1);
-        slot.next_free = self.first_free;
+        slot.link = self.first_free;
         self.first_free = index as u32;
         self.occupied[index / 64] &= !(1 << (index % 64));
         self.len -= 1;
+    }
+
+    /// The tag of slot `index`, which must be occupied or detached (a vacant slot's
+    /// field holds its free-list link instead, and this would return that).
+    pub(crate) fn tag(&self, index: usize) -> u32 {
+        debug_assert!(self.is_occupied(index), "the tag of vacant slot {index}");
+        self.slots[index].link
+    }
+
+    /// The value at `key` and its tag, or `None` if the key is stale.
+    pub(crate) fn get_tagged(&self, key: Key) -> Option<(&T, u32)> {
+        let slot = self.slots.get(key.index())?;
+        let value = slot.value.as_ref().filter(|_| slot.generation == key.generation())?;
+        Some((value, slot.link))
+    }
+
+    /// Replaces the tag of the value at `key`. Panics if the key is stale: the caller
+    /// has just found the value, and a tag written into a vacant slot would break its
+    /// free list.
+    pub(crate) fn set_tag(&mut self, key: Key, tag: u32) {
+        match self.slots.get_mut(key.index()) {
+            Some(slot) if slot.generation == key.generation() && slot.value.is_some() => slot.link = tag,
+            _ => panic!("set_tag with a stale key {key:?}"),
+        }
     }
 
     /// The value at `key`, or `None` if the key is stale.
@@ -282,7 +327,7 @@ impl<T> Slab<T> {
         // first (the old list is dropped with the rest of the bookkeeping).
         self.first_free = NONE;
         for (index, slot) in self.slots.iter_mut().enumerate().rev() {
-            slot.next_free = self.first_free;
+            slot.link = self.first_free;
             self.first_free = index as u32;
         }
         self.occupied.fill(0);
@@ -319,6 +364,34 @@ mod tests {
                 assert_eq!(slab.is_occupied(key.index()), slab.slot_is_occupied(key.index()));
             }
         }
+    }
+
+    #[test]
+    fn a_tag_outlives_take_and_is_replaced_by_the_next_occupant() {
+        let mut slab = Slab::new();
+        let a = slab.insert_tagged('a', 7);
+        let b = slab.insert_tagged('b', 8);
+        assert_eq!(slab.get_tagged(a), Some((&'a', 7)));
+        slab.set_tag(b, 9);
+        assert_eq!(slab.get_tagged(b), Some((&'b', 9)));
+        assert_eq!(slab.take(a), Some('a'));
+        assert_eq!(slab.get_tagged(a), None, "a stale key finds no value, tagged or not");
+        assert_eq!(slab.tag(a.index()), 7, "a detached slot keeps its tag until freed");
+        slab.free(a.index());
+        assert!(slab.insert_with(|_| 'c').index() == a.index(), "the slot is reused");
+        assert_eq!(slab.tag(a.index()), 0, "insert_with tags 0, not the old free-list link");
+        assert_eq!(slab.remove(b), Some('b'));
+        let d = slab.insert_tagged('d', 11);
+        assert_eq!((d.index(), slab.tag(d.index())), (b.index(), 11));
+    }
+
+    #[test]
+    #[should_panic(expected = "set_tag with a stale key")]
+    fn set_tag_with_a_stale_key_panics() {
+        let mut slab = Slab::new();
+        let a = slab.insert_tagged(1, 1);
+        slab.remove(a);
+        slab.set_tag(a, 2); // would overwrite the free list's link
     }
 
     #[test]

@@ -15,14 +15,15 @@
 //!    **tombstone** (`list.rs`). The list is not searched, and the slot stays
 //!    *detached*: not yet on the slab's free list, with its old generation and its bit
 //!    in the slab's occupied bitmap still set.
-//! 2. It appends the entry's [`ListId`] and the slot's index to `unsettled`, a batch of
-//!    at most [`SETTLE_BATCH`]. The address written (the end of a small array) is known
-//!    before the entry arrives.
-//! 3. Every `SETTLE_BATCH` cancels, and before any expiry, [`Wheel::settle`] frees the
-//!    batch's slots (`Slab::free`: the generation moves on, the slot joins the free
-//!    list, its bit is cleared), then tells each list how many of its timers went: its
-//!    live count drops, and the garbage rules of `list.rs` (empty means empty;
-//!    compaction) run.
+//! 2. It appends the slot's index to `unsettled`, a batch of at most [`SETTLE_BATCH`].
+//!    Both the address written (the end of a small array) and the value (from the key)
+//!    are known before the entry arrives. The timer's list is not read: the slot keeps
+//!    it as its *tag* (`util/slab.rs`), outside the taken value, for `settle`.
+//! 3. Every `SETTLE_BATCH` cancels, and before any expiry, [`Wheel::settle`] reads each
+//!    slot's list from its tag, frees the slot (`Slab::free`: the generation moves on,
+//!    the slot joins the free list, its bit is cleared), then tells each list how many
+//!    of its timers went: its live count drops, and the garbage rules of `list.rs`
+//!    (empty means empty; compaction) run.
 //!
 //! Why the batch: every instruction and store in `cancel` takes room in the CPU's window,
 //! so the shorter a cancel, the more of them wait for their misses at once. Clearing the
@@ -39,10 +40,14 @@
 //! dozen places. Removing the slot in full inside `cancel` (the slot's tag, generation
 //! and free-list link, and the slab's free-list head and count: five stores) instead of
 //! one store made the cancel phase about 8 % slower; in `settle` those slots are in
-//! cache again, and nothing else waits on them.
+//! cache again, and nothing else waits on them. For the same reason `cancel` does not
+//! copy the timer's list into the batch: that store's value came from the entry, so it
+//! waited for the miss; the slot index comes from the key. Keeping the list in the
+//! slot's tag instead of the entry made the whole row about 5 % faster, and shrank a
+//! slot holding a `Waker` from 40 bytes to 32 (DESIGN.md §6).
 //!
-//! **Invariant.** For every list, `list.live()` = its live timers + the occurrences of
-//! its id in `unsettled`; the slab's detached slots are exactly `unsettled`'s.
+//! **Invariant.** For every list, `list.live()` = its live timers + the slots in
+//! `unsettled` tagged with its id; the slab's detached slots are exactly `unsettled`'s.
 //! [`Wheel::live`] subtracts them, so `next_expiration` and the inspector stay exact
 //! between batches (a slot whose timers were all cancelled is not reported, even before
 //! its list hears of it); `poll` settles first, because expiry takes whole lists and
@@ -62,33 +67,36 @@ use super::list::{List, ListId};
 use super::{TimerKey, Wheel};
 
 /// How many cancels may wait before the lists are told. Any small number works: the
-/// batch is 512 bytes, and `live` scans it.
+/// batch is 256 bytes, and `live` scans it.
 pub(super) const SETTLE_BATCH: usize = 64;
 
-/// The lists and slab slots of the timers cancelled since the last settle: a fixed array
-/// and a count, not a `Vec`, so that appending writes one `(ListId, u32)` pair and a count. The
+/// The slab slots of the timers cancelled since the last settle: a fixed array and a
+/// count, not a `Vec`, so that appending writes one `u32` and a count. The
 /// cancel loop is made of misses, and the fewer instructions each cancel takes, the more
 /// cancels the CPU keeps in flight at once (see the module docs).
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Batch {
-    cancels: [(ListId, u32); SETTLE_BATCH],
+    cancels: [u32; SETTLE_BATCH],
     len: usize,
 }
 
 impl Default for Batch {
     fn default() -> Self {
-        Batch { cancels: [(ListId::Due, 0); SETTLE_BATCH], len: 0 }
+        Batch { cancels: [0; SETTLE_BATCH], len: 0 }
     }
 }
 
 impl Batch {
-    /// Appends the list `id` and slab slot `slot` of a cancelled timer; `true` if the
-    /// batch is now full and must be settled.
+    /// Appends the slab slot of a cancelled timer; `true` if the batch is now full and
+    /// must be settled. The index is taken modulo the batch size, which the compiler
+    /// turns into one `and` instead of a bounds check and its branch (the count never
+    /// reaches the size: the push that fills the batch has it settled).
     #[inline]
-    fn push(&mut self, id: ListId, slot: usize) -> bool {
-        self.cancels[self.len] = (id, slot as u32);
-        self.len += 1;
-        self.len == SETTLE_BATCH
+    fn push(&mut self, slot: usize) -> bool {
+        let len = self.len;
+        self.cancels[len % SETTLE_BATCH] = slot as u32;
+        self.len = len + 1;
+        len + 1 == SETTLE_BATCH
     }
 
     /// Empties the batch and returns the positions its cancels held (they stay readable
@@ -97,8 +105,8 @@ impl Batch {
         0..std::mem::replace(&mut self.len, 0)
     }
 
-    /// The list and slab slot of each cancel in the batch, oldest first.
-    pub(super) fn cancels(&self) -> &[(ListId, u32)] {
+    /// The slab slot of each cancel in the batch, oldest first.
+    pub(super) fn cancels(&self) -> &[u32] {
         &self.cancels[..self.len]
     }
 
@@ -120,7 +128,7 @@ impl<T> Wheel<T> {
     #[inline]
     pub fn cancel(&mut self, key: TimerKey) -> Option<T> {
         let entry = self.entries.take(key.0)?;
-        if self.unsettled.push(entry.list, key.0.index()) {
+        if self.unsettled.push(key.0.index()) {
             self.settle();
         }
         Some(entry.value)
@@ -137,21 +145,24 @@ impl<T> Wheel<T> {
         Some(self.insert(deadline, value))
     }
 
-    /// Frees the batch's slab slots and tells each list about its timers cancelled since
-    /// the last settle: first every count, then the garbage rules, so that a compaction
+    /// Frees the batch's slab slots and tells each list (read from the slot's tag before
+    /// the free reuses that field) about its timers cancelled since the last settle:
+    /// first every count, then the garbage rules, so that a compaction
     /// (which drops every dead key) never runs on a count that still includes some of
     /// them. Out of line, so that `cancel` stays small. The batch is emptied by setting
-    /// its length, not replaced, which would copy and clear its 512 bytes.
+    /// its length, not replaced, which would copy and clear its 256 bytes.
     #[inline(never)]
     pub(super) fn settle(&mut self) {
         let batch = self.unsettled.take();
+        let mut lists = [ListId::Due; SETTLE_BATCH];
         for i in batch.clone() {
-            let (id, slot) = self.unsettled.cancels[i];
-            self.entries.free(slot as usize);
+            let slot = self.unsettled.cancels[i] as usize;
+            let id = ListId::from_tag(self.entries.tag(slot));
+            lists[i] = id;
+            self.entries.free(slot);
             self.list_mut(id).note_cancelled();
         }
-        for i in batch {
-            let (id, _) = self.unsettled.cancels[i];
+        for &id in &lists[batch] {
             let entries = &self.entries;
             match id {
                 ListId::Due => self.due.collect_garbage(entries),
@@ -163,9 +174,12 @@ impl<T> Wheel<T> {
         }
     }
 
-    /// Live timers on list `id`: its count, less the cancels it has not heard of yet.
+    /// Live timers on list `id`: its count, less the cancels it has not heard of yet
+    /// (their slots, detached, still carry their list as a tag).
     pub(super) fn live(&self, id: ListId) -> usize {
-        let cancelled = self.unsettled.cancels().iter().filter(|&&(other, _)| other == id).count();
+        let tag = id.to_tag();
+        let cancelled =
+            self.unsettled.cancels().iter().filter(|&&slot| self.entries.tag(slot as usize) == tag).count();
         self.list(id).live() - cancelled
     }
 

@@ -41,9 +41,9 @@
 //! garbage. A single pass is still O(L): a cancel that triggers it waits for a whole
 //! list (milliseconds for a slot of a million keys).
 //!
-//! A key in list `id` is live iff the slab still holds its generation *and* the entry
-//! says it is on `id` ([`is_live`]). The second test costs nothing on a walk (the entry
-//! is read anyway) and keeps walks honest even if a slab slot's 32-bit generation wrapped
+//! A key in list `id` is live iff the slab still holds its generation *and* the slot's
+//! tag says it is on `id` ([`is_live`]). The second test costs nothing on a walk (the
+//! slot is read anyway) and keeps walks honest even if a slab slot's 32-bit generation wrapped
 //! while an old key of it waited: handling a timer always moves it off this list, so no
 //! timer is handled twice. Compaction, which reads no entry, reads the slab's occupied
 //! bitmap first: most tombstones point at vacant slots, which the bitmap rules out
@@ -71,10 +71,11 @@
 use crate::util::slab::{Key, Slab};
 use std::collections::VecDeque;
 
-/// Which list an entry is on, so that a cancel can find its list's count in O(1).
-/// Aligned to 4 bytes so that `cancel` writes it with one store instead of two.
+/// Which list a timer is on, so that a cancel can find its list's count in O(1). The
+/// slab stores it as its slot's tag ([`ListId::to_tag`]), outside the entry, so that it
+/// is still there after `cancel` has taken the entry out: the batch that settles the
+/// cancel reads it then, from a slot back in cache (`cancel.rs`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(align(4))]
 pub(crate) enum ListId {
     /// Due now: fired by the next `poll`/`advance`, in this order.
     Due,
@@ -84,19 +85,39 @@ pub(crate) enum ListId {
     Overflow,
 }
 
-/// One timer: its deadline, the list whose queue holds its live key, and the caller's
-/// value. No links: the entry never needs to know its neighbours.
+impl ListId {
+    /// The list as the `u32` tag its timers' slab slots carry: 0 and 1 for `Due` and
+    /// `Overflow`, then one number per slot of each level.
+    pub(crate) fn to_tag(self) -> u32 {
+        match self {
+            ListId::Due => 0,
+            ListId::Overflow => 1,
+            ListId::Slot { level, slot } => 2 + 64 * level as u32 + slot as u32,
+        }
+    }
+
+    /// The inverse of [`ListId::to_tag`].
+    pub(crate) fn from_tag(tag: u32) -> ListId {
+        match tag {
+            0 => ListId::Due,
+            1 => ListId::Overflow,
+            n => ListId::Slot { level: ((n - 2) / 64) as u8, slot: ((n - 2) % 64) as u8 },
+        }
+    }
+}
+
+/// One timer: its deadline and the caller's value. The list whose queue holds its live
+/// key is the slab slot's tag. No links: the entry never needs to know its neighbours.
 #[derive(Debug)]
 pub(crate) struct Entry<T> {
     pub(crate) deadline: u64,
-    pub(crate) list: ListId,
     pub(crate) value: T,
 }
 
 /// `true` iff `key`, found in the queue of list `id`, names a pending timer on that list
 /// (see the module docs for why both tests).
 pub(crate) fn is_live<T>(entries: &Slab<Entry<T>>, key: Key, id: ListId) -> bool {
-    entries.get(key).is_some_and(|entry| entry.list == id)
+    entries.get_tagged(key).is_some_and(|(_, tag)| tag == id.to_tag())
 }
 
 /// A list is compacted when its tombstones exceed `TOMBSTONE_RATIO × live +

@@ -105,9 +105,9 @@ pub struct Wheel<T> {
     /// A lower bound on the deadlines in `overflow` (`u64::MAX` if none can ever fire).
     /// Exact after every rescan; cancelling does not raise it (that would need a scan).
     overflow_min: u64,
-    /// Every pending timer; its `list` field names the one list whose queue holds its
-    /// live key. Inserting reuses a freed slot when there is one, so a steady state of
-    /// timers allocates nothing.
+    /// Every pending timer. Its slot's tag ([`ListId::to_tag`]) names the one list whose
+    /// queue holds its live key. Inserting reuses a freed slot when there is one, so a
+    /// steady state of timers allocates nothing.
     entries: Slab<Entry<T>>,
     /// The list and slab slot of each timer cancelled since the last [`Wheel::settle`]
     /// (fewer than `SETTLE_BATCH`): its list's live count still includes it, and its
@@ -157,7 +157,7 @@ impl<T> Wheel<T> {
     #[inline]
     pub fn insert(&mut self, deadline: u64, value: T) -> TimerKey {
         let list = list_for(self.elapsed, deadline);
-        let key = self.entries.insert(Entry { deadline, list, value });
+        let key = self.entries.insert_tagged(Entry { deadline, value }, list.to_tag());
         self.push(list, key, deadline);
         TimerKey(key)
     }
@@ -260,12 +260,12 @@ impl<T> Wheel<T> {
     /// deadline belongs to now, in order; tombstones are dropped. Leaves `keys` empty.
     fn relink_all(&mut self, keys: &mut VecDeque<Key>, from: ListId) {
         for key in keys.drain(..) {
-            let Some(entry) = self.entries.get_mut(key).filter(|entry| entry.list == from) else {
-                continue; // a tombstone: its timer was cancelled or reset
+            let deadline = match self.entries.get_tagged(key) {
+                Some((entry, tag)) if tag == from.to_tag() => entry.deadline,
+                _ => continue, // a tombstone: its timer was cancelled or reset
             };
-            let deadline = entry.deadline;
-            entry.list = list_for(self.elapsed, deadline);
-            let to = entry.list;
+            let to = list_for(self.elapsed, deadline);
+            self.entries.set_tag(key, to.to_tag());
             let from_level_0 = matches!(from, ListId::Slot { level: 0, .. });
             debug_assert!(!from_level_0 || to == ListId::Due, "a level-0 slot held a later tick {deadline}");
             self.push(to, key, deadline);

@@ -85,7 +85,7 @@ pub(super) fn check_invariants<T>(wheel: &Wheel<T>) {
         for key in list.keys() {
             // The slab's occupied bitmap, which compaction reads first, is exact except
             // for the slots of unsettled cancels (still "maybe").
-            if !wheel.unsettled.cancels().iter().any(|&(_, slot)| slot as usize == key.index()) {
+            if !wheel.unsettled.cancels().iter().any(|&slot| slot as usize == key.index()) {
                 let exact = wheel.entries.slot_is_occupied(key.index());
                 assert_eq!(wheel.entries.is_occupied(key.index()), exact, "{id:?}: bit of {key:?}");
             }
