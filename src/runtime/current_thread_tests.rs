@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::loom::sync::atomic::AtomicBool;
+use crate::loom::sync::Mutex as LoomMutex;
 use std::sync::Mutex as StdMutex;
 
 /// A thread waiting for the core (another thread runs the tasks) registers itself once,
@@ -76,5 +77,61 @@ fn loom_spawn_from_another_thread_against_park() {
         );
         spawner.join().unwrap();
         shutdown(&handle, &shared);
+    });
+}
+
+/// The shutdown hand-back (DESIGN.md §4.5), on the real `Shared` and the real loop: one
+/// thread drives the runtime in `block_on` while another shuts it down. The thread
+/// shutting down must get the core back (the driving thread returns it between two
+/// polls, or is woken from its park to do so), and must drop every task's future before
+/// `shutdown` returns; the driving thread must then go on waiting for its own future
+/// without the core. A lost unpark would leave one of the two threads parked for ever,
+/// which loom reports as a deadlock.
+#[test]
+fn loom_shutdown_takes_the_core_from_a_thread_driving_the_runtime() {
+    struct SetOnDrop(Arc<AtomicBool>);
+    impl Drop for SetOnDrop {
+        fn drop(&mut self) {
+            self.0.store(true, SeqCst);
+        }
+    }
+    crate::loom::model(|| {
+        let blocking = blocking::Spawner::new(1, std::time::Duration::from_secs(1));
+        let shared = Shared::new(blocking).expect("driver");
+        let handle = scheduler::Handle::CurrentThread(shared.clone());
+        let task_dropped = Arc::new(AtomicBool::new(false));
+        let guard = SetOnDrop(task_dropped.clone());
+        drop(handle.spawn(async move {
+            let _guard = guard;
+            std::future::pending::<()>().await
+        }));
+        let shut_down = Arc::new(AtomicBool::new(false));
+        // loom's lock, not std's: the waker crosses threads through it, and loom must see that.
+        let root_waker: Arc<LoomMutex<Option<Waker>>> = Arc::new(LoomMutex::new(None));
+        let dropper = {
+            let (handle, shared) = (handle.clone(), shared.clone());
+            let (shut_down, root_waker) = (shut_down.clone(), root_waker.clone());
+            crate::loom::thread::spawn(move || {
+                shutdown(&handle, &shared);
+                assert!(task_dropped.load(SeqCst), "shutdown returned before the task's future was dropped");
+                shut_down.store(true, SeqCst);
+                if let Some(w) = root_waker.lock().take() {
+                    w.wake();
+                }
+            })
+        };
+        block_on(
+            &handle,
+            &shared,
+            std::future::poll_fn(|cx| {
+                *root_waker.lock() = Some(cx.waker().clone());
+                if shut_down.load(SeqCst) {
+                    Poll::Ready(())
+                } else {
+                    Poll::Pending
+                }
+            }),
+        );
+        dropper.join().unwrap();
     });
 }
