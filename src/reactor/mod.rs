@@ -49,7 +49,6 @@ use crate::util::slab::{Key, Slab};
 use polling::{Events, Poller};
 use source::Source;
 use std::io;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::task::Waker;
 use std::time::Duration;
 
@@ -245,7 +244,7 @@ std::thread_local! {
 /// panics is contained, and the others still run (reliability scenario 18).
 fn wake_all(wakers: &mut Vec<Waker>) {
     for waker in wakers.drain(..) {
-        let _ = catch_unwind(AssertUnwindSafe(move || waker.wake()));
+        crate::util::panic::contain(move || waker.wake());
     }
 }
 

@@ -25,6 +25,7 @@ use super::state::{Snapshot, TransitionToIdle, TransitionToRunning};
 use super::waker::WakerRef;
 use super::{Notified, Schedule};
 use crate::trace;
+use crate::util::panic::{contain, discard};
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
@@ -181,11 +182,11 @@ pub(super) unsafe fn drop_join_handle<F: Future, S: Schedule>(ptr: NonNull<Heade
     if transition.drop_output {
         // The output is ours (COMPLETE, rule 2). A panic in its Drop is swallowed: the
         // thread dropping a handle has no way to receive it (tokio#4412).
-        let _ = catch_unwind(AssertUnwindSafe(|| set_stage(cell, Stage::Consumed)));
+        contain(|| set_stage(cell, Stage::Consumed));
     }
     if transition.drop_waker {
         // SAFETY: JOIN_WAKER is clear, so the slot is the handle's (rules 3 and 5).
-        let _ = catch_unwind(AssertUnwindSafe(|| unsafe { set_join_waker(&cell.header, None) }));
+        contain(|| unsafe { set_join_waker(&cell.header, None) });
     }
     // SAFETY: we own the JoinHandle's reference.
     drop(unsafe { Task::<S>::from_raw(ptr) });
@@ -215,7 +216,12 @@ fn poll_future<F: Future, S>(cell: &Cell<F, S>, waker: &Waker) -> Poll<()> {
             Err(error) => Err(error), // the future's Drop panicked after Ready
         },
         Err(payload) => {
-            let _ = drop_future(cell); // a second panic while unwinding is discarded
+            // A second panic, from the future's Drop, is discarded, payload and all.
+            if let Err(second) = drop_future(cell) {
+                if let Ok(payload) = second.try_into_panic() {
+                    discard(payload);
+                }
+            }
             Err(JoinError::panic(cell.header.id, payload))
         }
     };
@@ -262,18 +268,18 @@ fn complete<F: Future, S: Schedule>(cell: &Cell<F, S>, ptr: NonNull<Header>) -> 
 fn notify_join_handle<F: Future, S>(cell: &Cell<F, S>, snapshot: Snapshot) {
     if !snapshot.is_join_interested() {
         // Nobody will read the output: drop it here, containing a panicking Drop.
-        let _ = catch_unwind(AssertUnwindSafe(|| set_stage(cell, Stage::Consumed)));
+        contain(|| set_stage(cell, Stage::Consumed));
     } else if snapshot.is_join_waker_set() {
         cell.header.join_waker.with(|waker| {
             // SAFETY: JOIN_WAKER is set, so the runtime side may read the slot (rule 4).
             if let Some(waker) = unsafe { &*waker } {
-                let _ = catch_unwind(AssertUnwindSafe(|| waker.wake_by_ref()));
+                contain(|| waker.wake_by_ref());
             }
         });
         if !cell.header.state.unset_waker_after_complete().is_join_interested() {
             // The handle was dropped meanwhile and left the waker to us (rule 6).
             // SAFETY: JOIN_WAKER and JOIN_INTEREST are both clear: nobody else may touch it.
-            let _ = catch_unwind(AssertUnwindSafe(|| unsafe { set_join_waker(&cell.header, None) }));
+            contain(|| unsafe { set_join_waker(&cell.header, None) });
         }
     }
 }

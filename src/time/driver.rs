@@ -22,7 +22,6 @@ use super::clock::Clock;
 use super::wheel::{TimerKey, Wheel};
 use crate::loom::sync::Mutex;
 use crate::trace;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::task::{Poll, Waker};
 use std::time::Duration;
 
@@ -184,7 +183,7 @@ impl Handle {
 /// Wakes `waker`, containing a panic: the runtime's own state is consistent (no lock is
 /// held), and the panic message has already been printed by the panic hook.
 fn wake_contained(waker: Waker) {
-    let _ = catch_unwind(AssertUnwindSafe(|| waker.wake()));
+    crate::util::panic::contain(|| waker.wake());
 }
 
 #[cfg(all(test, not(loom)))]

@@ -30,6 +30,8 @@ use super::error::{TryRecvError, TrySendError};
 use crate::loom::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use crate::loom::sync::atomic::{AtomicBool, AtomicU64};
 use crate::loom::sync::{Mutex, MutexGuard};
+use crate::util::panic::discard;
+use std::any::Any;
 use std::collections::VecDeque;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::task::{Poll, Waker};
@@ -108,18 +110,21 @@ fn wake(waker: Option<Waker>) {
     }
 }
 
-/// Wakes every waker, even if some of them panic; then re-raises the first panic.
-/// (Otherwise one bad waker would strand every sender behind it.)
-fn wake_all(wakers: Vec<Waker>) {
+/// Wakes every waker, even if some of them panic (otherwise one bad waker would strand
+/// every sender behind it), and returns the first panic for the caller to re-raise once
+/// its own work is done; later ones are discarded.
+#[must_use]
+fn wake_all(wakers: Vec<Waker>) -> Option<Box<dyn Any + Send>> {
     let mut first_panic = None;
     for waker in wakers {
         if let Err(panic) = catch_unwind(AssertUnwindSafe(|| waker.wake())) {
-            first_panic.get_or_insert(panic);
+            match first_panic {
+                None => first_panic = Some(panic),
+                Some(_) => discard(panic),
+            }
         }
     }
-    if let Some(panic) = first_panic {
-        resume_unwind(panic);
-    }
+    first_panic
 }
 
 impl<T> Chan<T> {
@@ -308,24 +313,39 @@ impl<T> Chan<T> {
     /// Stops all sends; parked senders are woken to take their values back. Values already
     /// queued can still be received.
     pub(super) fn close(&self) {
+        if let Some(panic) = wake_all(self.close_and_take_wakers()) {
+            resume_unwind(panic);
+        }
+    }
+
+    /// Marks the channel closed and takes the parked senders' wakers, to be woken outside
+    /// the lock.
+    fn close_and_take_wakers(&self) -> Vec<Waker> {
         let mut state = self.lock();
         state.closed = true;
-        let senders: Vec<Waker> = state.waiting.iter_mut().filter_map(|p| p.waker.take()).collect();
-        drop(state);
-        wake_all(senders);
+        state.waiting.iter_mut().filter_map(|p| p.waker.take()).collect()
     }
 
     /// The receiver is gone: close, and drop every queued value (outside the lock).
     /// It also drops the receiver's registered waker, which would otherwise keep the receiving
     /// task's allocation alive for as long as any sender lives.
+    ///
+    /// A sender's waker that panics does so after all of that is done; and it is discarded
+    /// if this drop runs during unwinding, where a second panic would abort the process.
     pub(super) fn drop_receiver(&self) {
-        self.close();
+        let senders = self.close_and_take_wakers();
         let mut state = self.lock();
         let queued = std::mem::take(&mut state.queue);
         let waker = state.rx_waker.take();
         drop(state);
+        let panic = wake_all(senders);
         drop(queued);
         drop(waker);
+        match panic {
+            Some(panic) if std::thread::panicking() => discard(panic),
+            Some(panic) => resume_unwind(panic),
+            None => {}
+        }
     }
 }
 

@@ -205,3 +205,35 @@ fn a_panicking_receiver_waker_leaves_the_channel_usable() {
     assert_eq!(rx.try_recv(), Ok(1));
     assert_eq!(rx.try_recv(), Ok(2));
 }
+
+/// A parked sender's waker that panics when the receiver is dropped: the drop finishes
+/// its work first (queued values and the receiver's waker are released), then the panic
+/// reaches the dropper; a drop during unwinding discards it instead of aborting.
+#[cfg(not(loom))]
+#[test]
+fn a_panicking_sender_waker_does_not_cut_the_receivers_drop_short() {
+    use crate::sync::test_waker::panicking_wake_waker;
+    let queued = std::sync::Arc::new(0);
+    let (tx, rx) = channel(1);
+    tx.try_send(queued.clone()).unwrap(); // full
+    let (bad, _) = panicking_wake_waker();
+    let mut send = Box::pin(tx.send(std::sync::Arc::new(1)));
+    assert!(send.as_mut().poll(&mut Context::from_waker(&bad)).is_pending());
+    let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(rx)));
+    assert!(dropped.is_err(), "the waker's panic reaches the dropper");
+    assert_eq!(std::sync::Arc::strong_count(&queued), 1, "the queued value was dropped anyway");
+    let (counter, _) = counting_waker();
+    assert!(matches!(send.as_mut().poll(&mut Context::from_waker(&counter)), Poll::Ready(Err(_))));
+
+    // The same drop during unwinding: the waker's panic is discarded, not a double panic.
+    let (tx, rx) = channel(1);
+    tx.try_send(std::sync::Arc::new(0)).unwrap();
+    let mut send = Box::pin(tx.send(std::sync::Arc::new(1)));
+    assert!(send.as_mut().poll(&mut Context::from_waker(&bad)).is_pending());
+    let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+        let _rx = rx; // dropped while the panic below unwinds
+        panic!("unwinding");
+    }));
+    let message = unwound.unwrap_err();
+    assert_eq!(message.downcast_ref::<&str>(), Some(&"unwinding"));
+}
