@@ -79,6 +79,8 @@ impl Drop for SetCurrentGuard {
 /// Marks this thread as driving a runtime; see [`enter_runtime`].
 pub(crate) struct EnterRuntimeGuard {
     _current: SetCurrentGuard,
+    /// The mark to restore: `false`, unless [`enter_for_shutdown`] found one already.
+    was_in_runtime: bool,
 }
 
 /// Marks this thread as driving `handle`'s runtime (and makes it current).
@@ -92,18 +94,30 @@ pub(crate) fn enter_runtime(handle: &scheduler::Handle) -> EnterRuntimeGuard {
     let nested = CONTEXT.with(|ctx| ctx.in_runtime.replace(true));
     if nested {
         panic!(
-            "block_on called from inside a clockwork runtime (a task or another block_on): \
+            "block_on called from inside a clockwork runtime (a task, another block_on, or a \
+             destructor run by a runtime's shutdown): \
              this would block the thread that runs the tasks it waits for, and could \
              deadlock. Use `.await` instead, or run the blocking part with \
              `task::spawn_blocking`."
         );
     }
-    EnterRuntimeGuard { _current: set_current(handle) }
+    EnterRuntimeGuard { _current: set_current(handle), was_in_runtime: false }
+}
+
+/// For a shutdown, which drops task futures on the calling thread: makes `handle` current
+/// and marks the thread as driving it, like [`enter_runtime`], so that a destructor calling
+/// `block_on` panics clearly instead of waiting for a runtime that is going away. Unlike
+/// `enter_runtime`, it accepts a thread that is already marked (a runtime dropped while a
+/// panic unwinds out of a task), and leaves the mark as it found it.
+pub(crate) fn enter_for_shutdown(handle: &scheduler::Handle) -> EnterRuntimeGuard {
+    let was_in_runtime = CONTEXT.with(|ctx| ctx.in_runtime.replace(true));
+    EnterRuntimeGuard { _current: set_current(handle), was_in_runtime }
 }
 
 impl Drop for EnterRuntimeGuard {
     fn drop(&mut self) {
-        let _ = CONTEXT.try_with(|ctx| ctx.in_runtime.set(false));
+        let was = self.was_in_runtime;
+        let _ = CONTEXT.try_with(|ctx| ctx.in_runtime.set(was));
     }
 }
 

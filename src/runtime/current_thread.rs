@@ -187,7 +187,16 @@ pub(crate) fn block_on<F: Future>(handle: &scheduler::Handle, shared: &Arc<Share
             let core = guard.core.as_mut().expect("just set");
             match core.block_on(shared, future.as_mut()) {
                 Some(output) => return output,
-                None => continue, // the runtime is being dropped: the guard hands the core back
+                None => {
+                    // The runtime is being dropped: the guard hands the core back. Our
+                    // future was last polled with the core's waker, which wakes only the
+                    // driver, and nobody drives it now: poll it again at once with this
+                    // thread's own waker, so that its next wake-up reaches us.
+                    if let Some(root) = &waiting_root {
+                        root.woken.store(true, SeqCst);
+                    }
+                    continue;
+                }
             }
         }
         // Another thread runs the tasks: wait for our own future, or for the core. Once
@@ -313,7 +322,10 @@ pub(crate) fn shutdown(handle: &scheduler::Handle, shared: &Shared) {
     //    the core back between two polls, so no task is in the middle of a poll below and
     //    every future is dropped before `drop` returns, as on the multi-thread runtime.
     let core = take_core_for_shutdown(shared);
-    let _current = context::set_current(handle);
+    // Futures are dropped on this thread below: mark it as inside the runtime, so that a
+    // destructor calling `block_on` gets its clear panic instead of waiting for a core
+    // and drivers that nobody will run again.
+    let _enter = context::enter_for_shutdown(handle);
     // 1. Close the queue: from now on a wake-up (even from a destructor below) just drops
     //    its queue entry instead of queueing.
     let queued = shared.queue.lock().take();

@@ -334,9 +334,15 @@ pub(crate) fn shutdown(handle: &scheduler::Handle, shared: &Shared, workers: &mu
     }
     shared.driver.unpark();
     for thread in workers.threads.drain(..) {
-        let _ = thread.join();
+        // The runtime may be dropped on one of its own workers while a panic unwinds out
+        // of a task there (`Runtime::drop` refuses otherwise): that worker cannot be
+        // joined from itself. It sees the flag once its poll has unwound, and exits.
+        if thread.thread().id() != std::thread::current().id() {
+            let _ = thread.join();
+        }
     }
-    let _current = context::set_current(handle);
+    // As on the current-thread runtime: destructors run below must not `block_on`.
+    let _enter = context::enter_for_shutdown(handle);
     // Normally a worker did this; if no worker ever started, do it here.
     if !shared.drained.swap(true, SeqCst) {
         cancel_all_tasks(shared);
