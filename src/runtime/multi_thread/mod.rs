@@ -337,7 +337,7 @@ pub(crate) fn shutdown(handle: &scheduler::Handle, shared: &Shared, workers: &mu
         // The runtime may be dropped on one of its own workers while a panic unwinds out
         // of a task there (`Runtime::drop` refuses otherwise): that worker cannot be
         // joined from itself. It sees the flag once its poll has unwound, and exits.
-        if thread.thread().id() != std::thread::current().id() {
+        if thread.thread().id() != crate::loom::thread::current().id() {
             let _ = thread.join();
         }
     }
