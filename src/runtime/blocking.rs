@@ -11,7 +11,11 @@
 //!   the next thread that finishes (the table at [`PoolState`]);
 //! * retires a thread after a keep-alive without work (`Builder::thread_keep_alive`,
 //!   default [`DEFAULT_KEEP_ALIVE`]), so a burst does not leave hundreds of threads behind;
-//! * skips a job whose task was aborted or cancelled before the job started;
+//! * skips a job whose task was aborted or cancelled before the job started, once a
+//!   runtime thread has dropped that task's future (known limit: `abort` only marks the
+//!   task and queues it, so on a current-thread runtime that nobody is driving, or
+//!   before its thread gets to the task, the job may still run; the `JoinHandle` gives
+//!   `Err(cancelled)` either way, and the job's result is dropped);
 //! * at shutdown, stops taking jobs and waits for the running ones to finish.
 //!
 //! The result travels back through a small shared slot plus the awaiting task's waker; a
