@@ -235,3 +235,58 @@ fn select_macro_preconditions_disable_branches() {
         });
     });
 }
+
+/// tokio's `select!` takes 64 branches (its `many_branches` test); so does ours, within the
+/// compiler's default recursion limit, for name and `_` patterns (one step per branch).
+#[test]
+fn select_takes_sixty_four_branches() {
+    let v: u32 = clockwork::block_on(async {
+        clockwork::select! {
+            x = async { 0 } => x, x = async { 1 } => x, x = async { 2 } => x, x = async { 3 } => x, x = async { 4 } => x, x = async { 5 } => x, x = async { 6 } => x, x = async { 7 } => x,
+            x = async { 8 } => x, x = async { 9 } => x, x = async { 10 } => x, x = async { 11 } => x, x = async { 12 } => x, x = async { 13 } => x, x = async { 14 } => x, x = async { 15 } => x,
+            x = async { 16 } => x, x = async { 17 } => x, x = async { 18 } => x, x = async { 19 } => x, x = async { 20 } => x, x = async { 21 } => x, x = async { 22 } => x, x = async { 23 } => x,
+            x = async { 24 } => x, x = async { 25 } => x, x = async { 26 } => x, x = async { 27 } => x, x = async { 28 } => x, x = async { 29 } => x, x = async { 30 } => x, x = async { 31 } => x,
+            x = async { 32 } => x, x = async { 33 } => x, x = async { 34 } => x, x = async { 35 } => x, x = async { 36 } => x, x = async { 37 } => x, x = async { 38 } => x, x = async { 39 } => x,
+            x = async { 40 } => x, x = async { 41 } => x, x = async { 42 } => x, x = async { 43 } => x, x = async { 44 } => x, x = async { 45 } => x, x = async { 46 } => x, x = async { 47 } => x,
+            x = async { 48 } => x, x = async { 49 } => x, x = async { 50 } => x, x = async { 51 } => x, x = async { 52 } => x, x = async { 53 } => x, x = async { 54 } => x, x = async { 55 } => x,
+            x = async { 56 } => x, x = async { 57 } => x, x = async { 58 } => x, x = async { 59 } => x, x = async { 60 } => x, x = async { 61 } => x, x = async { 62 } => x, x = async { 63 } => x,
+        }
+    });
+    assert!(v < 64);
+    let w: u32 = clockwork::block_on(async {
+        clockwork::select! {
+            _ = std::future::pending::<()>() => 0,
+            _ = std::future::pending::<()>() => { 1 }
+            n = async { 2 } => { n },
+            _ = std::future::pending::<()>() => 3
+        }
+    });
+    assert_eq!(w, 2);
+}
+
+/// `biased;` polls the branches in the order written, every time (tokio's syntax); without
+/// it the start is random, so over 100 rounds both ready branches win sometimes.
+#[test]
+fn select_biased_polls_in_order() {
+    clockwork::block_on(async {
+        let mut wins = [0; 2];
+        for _ in 0..100 {
+            let first = clockwork::select! {
+                biased;
+                _ = std::future::ready(()) => 0,
+                _ = std::future::ready(()) => 1,
+            };
+            wins[first] += 1;
+        }
+        assert_eq!(wins, [100, 0]);
+        let mut unbiased = [0; 2];
+        for _ in 0..100 {
+            let first = clockwork::select! {
+                _ = std::future::ready(()) => 0,
+                _ = std::future::ready(()) => 1,
+            };
+            unbiased[first] += 1;
+        }
+        assert!(unbiased[0] > 0 && unbiased[1] > 0, "{unbiased:?}");
+    });
+}

@@ -82,7 +82,9 @@ macro_rules! join {
 /// branch whose condition is `false` starts disabled (its future is created but never
 /// polled), as in tokio. Then the futures are polled in
 /// place, starting at a pseudo-randomly chosen branch so that no branch can starve the
-/// others. Each branch is a small state machine:
+/// others; with `biased;` before the first branch (as in tokio), always in the order
+/// written, for a caller who wants priorities and takes on the starvation. Each branch is a
+/// small state machine:
 ///
 /// ```text
 ///   Enabled --Ready(v), v matches its pattern--> wins: the others are dropped, its handler runs
@@ -91,6 +93,20 @@ macro_rules! join {
 /// ```
 /// A handler runs in the enclosing function: `return`, `break`, `?` and `.await`
 /// work in it as usual.
+///
+/// ```
+/// # clockwork::block_on(async {
+/// let (tx, mut rx) = clockwork::sync::mpsc::channel::<u32>(4);
+/// tx.try_send(1).unwrap();
+/// // Both branches are ready; `biased;` makes the first one win, every time.
+/// let first = clockwork::select! {
+///     biased;
+///     _ = std::future::ready(()) => "ready",
+///     Some(_) = rx.recv() => "message",
+/// };
+/// assert_eq!(first, "ready");
+/// # });
+/// ```
 ///
 /// ```
 /// # clockwork::block_on(async {
@@ -125,6 +141,34 @@ macro_rules! select {
     // `join!`) for the pinned future, its matched output, and its "still enabled" flag.
     (@parse [$($done:tt)*] else => $else:expr $(,)?) => {
         $crate::select!(@run [$($done)*] [$else])
+    };
+    // Fast path: a pattern that is one name or `_` needs no cleaning (below), so it is
+    // taken in the same step as its branch. One recursion step per branch, where the
+    // token-by-token path takes one per token plus two: tokio's 64 branches of
+    // `x = fut => x,` then fit in the compiler's default recursion limit (128).
+    (@parse [$($done:tt)*] $p:ident = $f:expr => $body:block, $($rest:tt)*) => {
+        $crate::select!(@parse [$($done)* (fut out on [$p] [$f] [true] [$body])] $($rest)*)
+    };
+    (@parse [$($done:tt)*] $p:ident = $f:expr => $body:block $($rest:tt)*) => {
+        $crate::select!(@parse [$($done)* (fut out on [$p] [$f] [true] [$body])] $($rest)*)
+    };
+    (@parse [$($done:tt)*] $p:ident = $f:expr => $body:expr, $($rest:tt)*) => {
+        $crate::select!(@parse [$($done)* (fut out on [$p] [$f] [true] [$body])] $($rest)*)
+    };
+    (@parse [$($done:tt)*] $p:ident = $f:expr => $body:expr) => {
+        $crate::select!(@parse [$($done)* (fut out on [$p] [$f] [true] [$body])] )
+    };
+    (@parse [$($done:tt)*] _ = $f:expr => $body:block, $($rest:tt)*) => {
+        $crate::select!(@parse [$($done)* (fut out on [_] [$f] [true] [$body])] $($rest)*)
+    };
+    (@parse [$($done:tt)*] _ = $f:expr => $body:block $($rest:tt)*) => {
+        $crate::select!(@parse [$($done)* (fut out on [_] [$f] [true] [$body])] $($rest)*)
+    };
+    (@parse [$($done:tt)*] _ = $f:expr => $body:expr, $($rest:tt)*) => {
+        $crate::select!(@parse [$($done)* (fut out on [_] [$f] [true] [$body])] $($rest)*)
+    };
+    (@parse [$($done:tt)*] _ = $f:expr => $body:expr) => {
+        $crate::select!(@parse [$($done)* (fut out on [_] [$f] [true] [$body])] )
     };
     // A pattern is collected token by token up to its `=` (a pattern never contains a
     // lone `=`), not taken as one `$p:pat` fragment: the match that *tests* an output
@@ -171,7 +215,7 @@ macro_rules! select {
     // The futures live in an inner block, so they are all dropped *before* the winning
     // handler runs: a handler may then use what the futures borrowed (`rx.close()` after
     // `rx.recv()`).
-    (@run [$(($fut:ident $out:ident $on:ident [$($p:tt)+] [$f:expr] [$c:expr] [$body:expr]))*] [$else:expr]) => {{
+    (@run [[$start:path] $(($fut:ident $out:ident $on:ident [$($p:tt)+] [$f:expr] [$c:expr] [$body:expr]))*] [$else:expr]) => {{
         let ($($out,)*) = {
             // Every precondition first, then every future, each in order (as in tokio).
             $( let mut $on: bool = $c; )*
@@ -181,7 +225,7 @@ macro_rules! select {
             )*
             let branches: usize = 0 $( + { let _ = &$on; 1 } )*;
             $crate::future::poll_fn(|cx| {
-                let start = $crate::future::select_start(branches);
+                let start = $start(branches);
                 for step in 0..branches {
                     let which = (start + step) % branches;
                     let mut index = 0;
@@ -228,8 +272,14 @@ macro_rules! select {
         )*
         { $else }
     }};
+    // `biased;` first: poll the branches in the order written, every time (tokio's
+    // syntax), instead of from a random start. The chosen start function leads the list
+    // of parsed branches.
+    (biased; $($branches:tt)+) => {
+        $crate::select!(@parse [[$crate::future::select_start_biased]] $($branches)+)
+    };
     ($($branches:tt)+) => {
-        $crate::select!(@parse [] $($branches)+)
+        $crate::select!(@parse [[$crate::future::select_start]] $($branches)+)
     };
 }
 

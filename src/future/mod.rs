@@ -26,7 +26,7 @@ pub use select::{select, Either, Select};
 #[doc(hidden)]
 pub use maybe_done::MaybeDone;
 #[doc(hidden)]
-pub use select::select_start;
+pub use select::{select_start, select_start_biased};
 
 #[cfg(all(test, not(loom)))]
 mod tests;

@@ -95,7 +95,15 @@ impl<A, B> fmt::Debug for Select<A, B> {
     }
 }
 
-/// Which of `branches` branches a select should poll first: a pseudo-random number in
+/// The branch `select! { biased; .. }` polls first: always the first one.
+///
+/// Public (but hidden) because `select!` expands to a call to it in the user's crate.
+#[doc(hidden)]
+pub fn select_start_biased(_branches: usize) -> usize {
+    0 // `select! { biased; .. }`: always from the first branch
+}
+
+/// The branch `select!` polls first (without `biased;`): a pseudo-random index in
 /// `0..branches`, from a per-thread xorshift generator with a fixed seed.
 ///
 /// Public (but hidden) because `select!` expands to a call to it in the user's crate.
