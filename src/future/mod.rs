@@ -17,6 +17,7 @@ mod poll_fn;
 mod select;
 #[macro_use]
 mod macros;
+mod pin;
 
 pub use join::{join, Join};
 pub use join_all::{join_all, JoinAll};

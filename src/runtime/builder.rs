@@ -108,6 +108,22 @@ impl Builder {
         self
     }
 
+    /// Does nothing: timers and I/O are always on here. For code ported from tokio, whose
+    /// builders start with both drivers off.
+    pub fn enable_all(&mut self) -> &mut Builder {
+        self
+    }
+
+    /// Does nothing (I/O is always on); see [`Builder::enable_all`].
+    pub fn enable_io(&mut self) -> &mut Builder {
+        self
+    }
+
+    /// Does nothing (timers are always on); see [`Builder::enable_all`].
+    pub fn enable_time(&mut self) -> &mut Builder {
+        self
+    }
+
     /// Creates the runtime (and, for multi-thread, starts its workers).
     pub fn build(&mut self) -> io::Result<Runtime> {
         let blocking = blocking::Spawner::new(self.max_blocking_threads, self.thread_keep_alive);

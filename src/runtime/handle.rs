@@ -67,6 +67,29 @@ impl Handle {
     }
 }
 
+impl Handle {
+    /// Makes this handle's runtime the current one on this thread until the guard is
+    /// dropped; see [`Runtime::enter`](crate::Runtime::enter).
+    pub fn enter(&self) -> EnterGuard<'_> {
+        EnterGuard { _current: context::set_current(&self.inner), _not_send: std::marker::PhantomData }
+    }
+}
+
+/// Keeps a runtime current on this thread; the previous one (if any) comes back when it is
+/// dropped. Not `Send`: it restores a thread-local.
+#[must_use = "the runtime is current only while the guard lives"]
+pub struct EnterGuard<'a> {
+    _current: context::SetCurrentGuard,
+    /// Borrows the handle (as tokio's does), and a raw pointer makes the guard `!Send`.
+    _not_send: std::marker::PhantomData<(&'a Handle, *const ())>,
+}
+
+impl std::fmt::Debug for EnterGuard<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("EnterGuard")
+    }
+}
+
 impl std::fmt::Debug for Handle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Handle").finish_non_exhaustive()

@@ -23,7 +23,7 @@ pub(crate) mod multi_thread;
 pub(crate) mod scheduler;
 
 pub use builder::Builder;
-pub use handle::Handle;
+pub use handle::{EnterGuard, Handle};
 
 use crate::task::JoinHandle;
 use std::future::Future;
@@ -96,6 +96,23 @@ impl Runtime {
         self.trace().map(|t| t.lints(&Default::default())).unwrap_or_default()
     }
 
+    /// Makes this runtime the current one on this thread until the guard is dropped, so
+    /// that `spawn` and timers created outside `block_on` find it (as tokio's
+    /// `Runtime::enter`). It does not drive the runtime: a current-thread runtime's tasks
+    /// still run only inside `block_on`.
+    ///
+    /// ```
+    /// let rt = clockwork::runtime::Builder::new_current_thread().build().unwrap();
+    /// let task = {
+    ///     let _guard = rt.enter();
+    ///     clockwork::spawn(async { 7 })
+    /// };
+    /// assert_eq!(rt.block_on(task).unwrap(), 7);
+    /// ```
+    pub fn enter(&self) -> EnterGuard<'_> {
+        self.handle.enter()
+    }
+
     /// A handle to this runtime (it does not keep the runtime alive). Returned by value,
     /// as the contract specifies, so it can be moved to another thread at once; it is a
     /// reference-counted pointer, so this is cheap.
@@ -133,6 +150,12 @@ impl Drop for Runtime {
         }
     }
 }
+
+// A panic in user code is always caught (or passed on to the caller of `block_on`) with
+// no lock of the runtime held, and leaves its state consistent, so a `&Runtime` may cross
+// `catch_unwind` (as tokio's may).
+impl std::panic::UnwindSafe for Runtime {}
+impl std::panic::RefUnwindSafe for Runtime {}
 
 impl std::fmt::Debug for Runtime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
