@@ -327,12 +327,7 @@ impl Wake for ThreadWaker {
 /// Stops the workers, cancels every task (on a worker), joins the threads, then shuts
 /// down the drivers and the blocking pool.
 pub(crate) fn shutdown(handle: &scheduler::Handle, shared: &Shared, workers: &mut Workers) {
-    shared.shutdown.store(true, SeqCst);
-    fence(SeqCst);
-    for index in 0..shared.unparkers.len() {
-        shared.unpark_worker(index);
-    }
-    shared.driver.unpark();
+    begin_shutdown(shared);
     for thread in workers.threads.drain(..) {
         // The runtime may be dropped on one of its own workers while a panic unwinds out
         // of a task there (`Runtime::drop` refuses otherwise): that worker cannot be
@@ -357,6 +352,19 @@ pub(crate) fn shutdown(handle: &scheduler::Handle, shared: &Shared, workers: &mu
         driver.shutdown(&shared.driver);
     }
     shared.blocking.shutdown();
+}
+
+/// The part of [`shutdown`] that never blocks: raise the flag and wake every worker. The
+/// workers then leave their loops, and the last one out cancels every task. Alone, it is
+/// what a runtime dropped where blocking is not allowed gets before the panic that says
+/// so (its worker threads are then detached instead of joined).
+pub(crate) fn begin_shutdown(shared: &Shared) {
+    shared.shutdown.store(true, SeqCst);
+    fence(SeqCst);
+    for index in 0..shared.unparkers.len() {
+        shared.unpark_worker(index);
+    }
+    shared.driver.unpark();
 }
 
 /// Closes the owned list and cancels every task (no lock held while futures drop).
