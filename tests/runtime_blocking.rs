@@ -101,3 +101,33 @@ fn a_blocking_job_sees_its_runtime_as_current() {
         assert_eq!(answer, 42, "{name}");
     });
 }
+
+/// A `spawn_blocking` job whose task is aborted before the job starts never starts, even
+/// if no runtime thread has dropped the task's future yet (a current-thread runtime that
+/// nobody drives): the job reads the task's cancel bit. The pool has one thread, busy,
+/// so the aborted job waits in its queue; a third job, queued after it, tells when the
+/// pool has reached it.
+#[test]
+fn a_blocking_job_aborted_before_it_starts_never_runs() {
+    each_flavour(|name, builder| {
+        let rt = build(builder, 1);
+        let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+        let first = rt.spawn_blocking(move || release_rx.recv().unwrap());
+        let ran = Arc::new(AtomicBool::new(false));
+        let second = {
+            let ran = ran.clone();
+            rt.spawn_blocking(move || ran.store(true, SeqCst))
+        };
+        second.abort();
+        let (reached_tx, reached_rx) = std::sync::mpsc::channel::<()>();
+        let third = rt.spawn_blocking(move || reached_tx.send(()).unwrap());
+        release_tx.send(()).unwrap();
+        // Waited for outside the runtime: on current-thread nobody drives it meanwhile, so
+        // the aborted task's future is still there when the pool reaches its job.
+        reached_rx.recv_timeout(HANG).unwrap();
+        assert!(!ran.load(SeqCst), "{name}: the aborted job ran");
+        rt.block_on(third).unwrap();
+        assert!(rt.block_on(second).unwrap_err().is_cancelled(), "{name}");
+        rt.block_on(first).unwrap();
+    });
+}

@@ -11,11 +11,10 @@
 //!   the next thread that finishes (the table at [`PoolState`]);
 //! * retires a thread after a keep-alive without work (`Builder::thread_keep_alive`,
 //!   default [`DEFAULT_KEEP_ALIVE`]), so a burst does not leave hundreds of threads behind;
-//! * skips a job whose task was aborted or cancelled before the job started, once a
-//!   runtime thread has dropped that task's future (known limit: `abort` only marks the
-//!   task and queues it, so on a current-thread runtime that nobody is driving, or
-//!   before its thread gets to the task, the job may still run; the `JoinHandle` gives
-//!   `Err(cancelled)` either way, and the job's result is dropped);
+//! * skips a job whose task was aborted or cancelled before the job started: the job
+//!   reads the task's cancel bit through a probe (`JoinHandle::cancel_probe`), so an
+//!   abort counts at once, even on a current-thread runtime that nobody drives, where
+//!   the task's future would be dropped only later;
 //! * at shutdown, stops taking jobs and waits for the running ones to finish.
 //!
 //! The result travels back through a small shared slot plus the awaiting task's waker; a
@@ -26,6 +25,7 @@
 
 // std, not `crate::loom`: the pool runs real OS threads, which loom cannot model, and no
 // loom model starts it. Its protocol is a channel plus a mutex-guarded count.
+use crate::task::CancelProbe;
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use std::future::Future;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
@@ -107,12 +107,14 @@ impl Spawner {
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
-        let slot = Arc::new(Mutex::new(Slot { result: None, waker: None }));
+        let slot = Arc::new(Mutex::new(Slot { result: None, waker: None, probe: None }));
         let job_slot = slot.clone();
         let job: Job = Box::new(move || {
             // Nobody awaits the result any more (the task was aborted, or cancelled by a
-            // shutdown, before the job started): do not start work nobody wants.
-            if Arc::strong_count(&job_slot) == 1 {
+            // shutdown, before the job started): do not start work nobody wants. The
+            // probe sees an abort at once; the count, a task whose future was dropped.
+            let cancelled = lock(&job_slot).probe.as_ref().is_some_and(CancelProbe::is_cancelled);
+            if cancelled || Arc::strong_count(&job_slot) == 1 {
                 return;
             }
             let result = catch_unwind(AssertUnwindSafe(f));
@@ -236,12 +238,23 @@ impl Pool {
 struct Slot<R> {
     result: Option<std::thread::Result<R>>,
     waker: Option<Waker>,
+    /// The awaiting task's cancel probe, set right after the task is spawned.
+    probe: Option<CancelProbe>,
 }
 
 /// The future a `spawn_blocking` task awaits: the job's result, or its panic re-raised.
 pub(crate) struct BlockingTask<R> {
     slot: Arc<Mutex<Slot<R>>>,
     accepted: bool,
+}
+
+impl<R> BlockingTask<R> {
+    /// Lets the job see, before it starts, whether the task awaiting it was aborted
+    /// (call it with the task's probe right after spawning the task).
+    pub(crate) fn probe_setter(&self) -> impl FnOnce(CancelProbe) {
+        let slot = self.slot.clone();
+        move |probe| lock(&slot).probe = Some(probe)
+    }
 }
 
 impl<R> Future for BlockingTask<R> {

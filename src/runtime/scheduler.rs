@@ -92,7 +92,10 @@ impl Handle {
             let _current = crate::runtime::context::set_current(&handle);
             f()
         });
-        self.spawn_named(future, name)
+        let set_probe = future.probe_setter();
+        let join = self.spawn_named(future, name);
+        set_probe(join.cancel_probe());
+        join
     }
 }
 

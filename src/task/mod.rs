@@ -48,6 +48,7 @@ mod tests;
 
 pub use builder::Builder;
 pub use coop::{unconstrained, Unconstrained};
+pub(crate) use join::CancelProbe;
 pub use join::{JoinError, JoinHandle};
 pub use yield_now::yield_now;
 
