@@ -356,3 +356,31 @@ fn yield_now_in_block_on_survives_a_runtime_that_shuts_down() {
         blocker.join().expect("the root finished its yields");
     });
 }
+
+/// `yield_now` in a task lets the tasks it spawned run first, on a current-thread runtime
+/// and on one worker: every one of them is queued on the yielder's thread, ahead of it.
+/// (With several workers a sibling may be running some of them when the yielder comes
+/// back; `DESIGN.md` §4.4 has the numbers.)
+#[test]
+fn yield_now_in_a_task_lets_the_tasks_it_spawned_run_first() {
+    let runtimes = [
+        clockwork::runtime::Builder::new_current_thread().build().unwrap(),
+        clockwork::runtime::Builder::new_multi_thread().worker_threads(1).build().unwrap(),
+    ];
+    for rt in runtimes {
+        for round in 0..300 {
+            let all_ran = rt.block_on(rt.spawn(async {
+                let count = Arc::new(AtomicUsize::new(0));
+                for _ in 0..10 {
+                    let count = count.clone();
+                    clockwork::spawn(async move {
+                        count.fetch_add(1, SeqCst);
+                    });
+                }
+                task::yield_now().await;
+                count.load(SeqCst)
+            }));
+            assert_eq!(all_ran.unwrap(), 10, "{rt:?}, round {round}");
+        }
+    }
+}

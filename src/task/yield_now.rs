@@ -19,11 +19,12 @@ use std::task::{Context, Poll};
 /// (the tasks queued before it have then been started by a worker, though on other
 /// workers they may still be running).
 ///
-/// On a multi-thread runtime with more than one worker, "every other ready task" means
-/// those in this worker's queue. An idle sibling may have stolen some of them just
-/// before: they are then queued (or running) on that worker, and this task may continue
-/// before they have run. Like tokio's, this `yield_now` is a fairness tool, not a way to
-/// order tasks: to wait for a task, await its `JoinHandle`.
+/// On a multi-thread runtime with more than one worker, an idle sibling may have stolen
+/// some of the ready tasks: before this task continues, its worker brings the tasks still
+/// queued on the siblings (and in the runtime's injection queue) in front of it. Tasks a
+/// sibling is *running* at that moment are not waited for, so this `yield_now`, like
+/// tokio's, is a fairness tool, not a way to order tasks: to wait for a task, await its
+/// `JoinHandle`.
 ///
 /// ```
 /// clockwork::block_on(async {

@@ -9,7 +9,8 @@
 //! | event | run-next slot | FIFO |
 //! |---|---|---|
 //! | spawn or wake from this worker (not a self-wake) | the new task | the task it displaced, if any, at the back |
-//! | self-wake after a poll (`yield_now`) | unchanged | the task at the back (yielding means "after the others") |
+//! | self-wake after a poll (`yield_now`) | unchanged | the task at the back, marked *yielded* (yielding means "after the others") |
+//! | owner pops a marked task with nothing else left here | unchanged | the worker first takes every sibling's FIFO, then queues the task again, unmarked (`worker.rs`) |
 //! | owner pops, streak < [`MAX_RUN_NEXT_STREAK`] | emptied: its task runs | unchanged |
 //! | owner pops, streak reached | its task moves to the back | the front task runs |
 //! | a sibling steals | untouched (a cold thread gains nothing from a hot task) | loses its older half |
@@ -38,8 +39,20 @@ pub(crate) const MAX_RUN_NEXT_STREAK: u32 = 3;
 /// One worker's tasks. Generic over the task type so the loom models can use integers.
 #[derive(Debug)]
 pub(crate) struct Local<T> {
-    queue: VecDeque<T>,
+    /// The FIFO; `true` marks a task that yielded and has not yet been let go by.
+    queue: VecDeque<(T, bool)>,
     run_next: Option<T>,
+}
+
+/// What the owner's [`Local::pop`] found.
+#[derive(Debug, PartialEq)]
+pub(crate) struct Popped<T> {
+    pub(crate) task: T,
+    /// It came from the run-next slot.
+    pub(crate) from_slot: bool,
+    /// A task that yielded, and nothing else is left in this worker's queue: before it
+    /// runs again, the worker lets the other workers' queued tasks go first.
+    pub(crate) yielded_last: bool,
 }
 
 impl<T> Local<T> {
@@ -47,14 +60,20 @@ impl<T> Local<T> {
         Local { queue: VecDeque::new(), run_next: None }
     }
 
-    /// Queues `task` behind every ready task (spawns of a yield, or stolen tasks).
+    /// Queues `task` behind every ready task (stolen tasks, or a yielder let go by).
     pub(crate) fn push_back(&mut self, task: T) {
-        self.queue.push_back(task);
+        self.queue.push_back((task, false));
+    }
+
+    /// Queues a task that woke itself during its poll (`yield_now`) behind every ready
+    /// task, marked, so that the owner can tell when it reaches it.
+    pub(crate) fn push_yielded(&mut self, task: T) {
+        self.queue.push_back((task, true));
     }
 
     /// Moves several tasks to the back (the surplus of a steal).
     pub(crate) fn extend(&mut self, tasks: impl IntoIterator<Item = T>) {
-        self.queue.extend(tasks);
+        self.queue.extend(tasks.into_iter().map(|task| (task, false)));
     }
 
     /// Puts `task` in the run-next slot. Returns `true` if that displaced an older task
@@ -62,7 +81,7 @@ impl<T> Local<T> {
     pub(crate) fn push_run_next(&mut self, task: T) -> bool {
         match self.run_next.replace(task) {
             Some(displaced) => {
-                self.queue.push_back(displaced);
+                self.push_back(displaced);
                 true
             }
             None => false,
@@ -71,28 +90,34 @@ impl<T> Local<T> {
 
     /// The owner's pop. With `slot_allowed`, the slot's task comes first; without it (the
     /// streak cap is reached), the slot's task moves to the back and the front task runs.
-    /// Returns the task and whether it came from the slot.
-    pub(crate) fn pop(&mut self, slot_allowed: bool) -> Option<(T, bool)> {
+    pub(crate) fn pop(&mut self, slot_allowed: bool) -> Option<Popped<T>> {
         if let Some(task) = self.run_next.take() {
             if slot_allowed {
-                return Some((task, true));
+                return Some(Popped { task, from_slot: true, yielded_last: false });
             }
-            self.queue.push_back(task);
+            self.push_back(task);
         }
-        self.queue.pop_front().map(|task| (task, false))
+        let (task, yielded) = self.queue.pop_front()?;
+        Some(Popped { task, from_slot: false, yielded_last: yielded && self.queue.is_empty() })
     }
 
     /// Takes the older half of the FIFO (rounded up) for a sibling. Never the slot.
     pub(crate) fn steal_half(&mut self) -> VecDeque<T> {
         let take = self.queue.len().div_ceil(2);
-        self.queue.drain(..take).collect()
+        self.queue.drain(..take).map(|(task, _)| task).collect()
+    }
+
+    /// Takes the whole FIFO (for a sibling whose yielder waits for every queued task).
+    /// Never the slot.
+    pub(crate) fn steal_all(&mut self) -> VecDeque<T> {
+        self.queue.drain(..).map(|(task, _)| task).collect()
     }
 
     /// Moves the slot's task to the back of the FIFO, where siblings can steal it. The
     /// owner calls this before it sleeps, so a sleeping worker never hides a task.
     pub(crate) fn flush_run_next(&mut self) {
         if let Some(task) = self.run_next.take() {
-            self.queue.push_back(task);
+            self.push_back(task);
         }
     }
 
@@ -108,7 +133,7 @@ impl<T> Local<T> {
 
     /// Takes every task out (shutdown).
     pub(crate) fn take_all(&mut self) -> Vec<T> {
-        self.run_next.take().into_iter().chain(self.queue.drain(..)).collect()
+        self.run_next.take().into_iter().chain(self.queue.drain(..).map(|(task, _)| task)).collect()
     }
 }
 
@@ -125,7 +150,7 @@ mod tests {
         local.push_run_next("a");
         let mut streak = 0;
         for pop in 1..=10 {
-            let (task, from_slot) = local.pop(streak < MAX_RUN_NEXT_STREAK).unwrap();
+            let Popped { task, from_slot, .. } = local.pop(streak < MAX_RUN_NEXT_STREAK).unwrap();
             streak = if from_slot { streak + 1 } else { 0 };
             if task == "third" {
                 assert!(pop <= MAX_RUN_NEXT_STREAK as usize + 1, "third ran only at pop {pop}");
@@ -153,8 +178,23 @@ mod tests {
         let mut local = Local::new();
         assert!(!local.push_run_next(1));
         assert!(local.push_run_next(2));
-        assert_eq!(local.pop(true), Some((2, true)));
-        assert_eq!(local.pop(true), Some((1, false)));
+        assert_eq!(local.pop(true).map(|p| (p.task, p.from_slot)), Some((2, true)));
+        assert_eq!(local.pop(true).map(|p| (p.task, p.from_slot)), Some((1, false)));
         assert_eq!(local.take_all(), Vec::<i32>::new());
+    }
+
+    #[test]
+    fn a_yielder_is_reported_only_once_nothing_else_is_left() {
+        let mut local = Local::new();
+        local.push_back(1);
+        local.push_yielded(2);
+        local.push_back(3);
+        local.push_yielded(4);
+        let pops: Vec<(i32, bool)> =
+            std::iter::from_fn(|| local.pop(true)).map(|p| (p.task, p.yielded_last)).collect();
+        assert_eq!(pops, [(1, false), (2, false), (3, false), (4, true)]);
+        local.push_yielded(5);
+        local.push_back(6);
+        assert_eq!(local.steal_all(), [5, 6], "stolen tasks lose the mark");
     }
 }

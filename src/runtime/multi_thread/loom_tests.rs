@@ -136,9 +136,9 @@ fn loom_steal_against_owner_pop_loses_and_duplicates_nothing() {
         let stealer =
             thread::spawn(move || stealer_local.lock().steal_half().into_iter().collect::<Vec<_>>());
         let mut popped = Vec::new();
-        popped.extend(local.lock().pop(true).map(|(task, _)| task));
+        popped.extend(local.lock().pop(true).map(|popped| popped.task));
         local.lock().push_run_next(4); // the popped task wakes another
-        popped.extend(local.lock().pop(true).map(|(task, _)| task));
+        popped.extend(local.lock().pop(true).map(|popped| popped.task));
         let stolen = stealer.join().unwrap();
         assert!(!stolen.contains(&3) && !stolen.contains(&4), "the slot is never stolen: {stolen:?}");
         let mut all: Vec<usize> = popped.into_iter().chain(stolen).chain(local.lock().take_all()).collect();
@@ -160,7 +160,7 @@ fn loom_run_next_slot_is_flushed_before_the_owner_sleeps() {
             thread::spawn(move || sibling_local.lock().steal_half().into_iter().collect::<Vec<_>>());
         local.lock().push_run_next(7);
         local.lock().flush_run_next(); // the owner goes to sleep
-        let rechecked = local.lock().pop(true).map(|(task, _)| task); // its re-check
+        let rechecked = local.lock().pop(true).map(|popped| popped.task); // its re-check
         let stolen = sibling.join().unwrap();
         let found: Vec<usize> = rechecked.into_iter().chain(stolen).collect();
         assert_eq!(found, [7], "exactly one of owner and sibling runs the task");

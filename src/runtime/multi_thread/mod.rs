@@ -159,7 +159,7 @@ impl Shared {
                 let surplus = {
                     let mut local = self.locals[index].lock();
                     if yielded {
-                        local.push_back(task);
+                        local.push_yielded(task);
                         true
                     } else {
                         local.push_run_next(task)

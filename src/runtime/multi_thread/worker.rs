@@ -26,11 +26,16 @@ use crate::loom::sync::Arc;
 use crate::park::Parker;
 use crate::runtime::current_thread::EVENT_INTERVAL;
 use crate::runtime::{context, scheduler};
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 /// How long a worker that ran out of tasks keeps looking before it parks (see
 /// `Worker::spin`).
 const SPIN: Duration = Duration::from_micros(20);
+
+/// At most this many injector tasks are brought to the front of a yielder (see
+/// `Worker::let_others_go_first`), so that a stream of outside spawns cannot keep it waiting.
+const YIELD_INJECTOR_TAKE: usize = 256;
 
 struct Worker {
     shared: Arc<Shared>,
@@ -82,15 +87,42 @@ impl Worker {
             }
         }
         let popped = shared.locals[self.index].lock().pop(self.run_next_streak < MAX_RUN_NEXT_STREAK);
-        if let Some((task, from_slot)) = popped {
-            self.run_next_streak = if from_slot { self.run_next_streak + 1 } else { 0 };
-            return Some(task);
+        if let Some(popped) = popped {
+            self.run_next_streak = if popped.from_slot { self.run_next_streak + 1 } else { 0 };
+            if popped.yielded_last {
+                return Some(self.let_others_go_first(popped.task));
+            }
+            return Some(popped.task);
         }
         self.run_next_streak = 0;
         if let Some(task) = shared.injector.pop() {
             return Some(task);
         }
         self.steal()
+    }
+
+    /// `yielder` woke itself in its last poll (`yield_now`), and every task queued here
+    /// before it has run. Tasks may still wait in the injector or in siblings' queues
+    /// (an idle sibling steals half of a spawner's queue): they go first, brought here
+    /// (the injector's as they stand, up to [`YIELD_INJECTOR_TAKE`], and every sibling's
+    /// whole FIFO), and the yielder is queued behind them, unmarked, so it waits for one
+    /// such round only. Returns the task to run now. Tasks that siblings are running, or
+    /// hold in their run-next slots, are left alone: a yield orders *queued* work.
+    fn let_others_go_first(&mut self, yielder: Task) -> Task {
+        let shared = &self.shared;
+        let mut ahead: VecDeque<Task> =
+            std::iter::from_fn(|| shared.injector.pop()).take(YIELD_INJECTOR_TAKE).collect();
+        let n = shared.locals.len();
+        for offset in 1..n {
+            ahead.extend(shared.locals[(self.index + offset) % n].lock().steal_all());
+        }
+        let Some(first) = ahead.pop_front() else {
+            return yielder; // nothing else is ready anywhere: go on at once
+        };
+        let mut local = shared.locals[self.index].lock();
+        local.extend(ahead);
+        local.push_back(yielder);
+        first
     }
 
     /// Takes half of the first non-empty sibling queue; returns one task and keeps the rest.
