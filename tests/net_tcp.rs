@@ -232,3 +232,27 @@ fn writing_to_a_closed_peer_fails() {
         });
     });
 }
+
+/// A burst of 300 connects before the server accepts any: they all complete in the
+/// kernel, because the listener queues up to 1024 (as tokio's); std's 128 dropped the
+/// SYNs beyond it, and each such client retried after 1 s, then 3 s, and so on (this test
+/// then hung until its watchdog).
+#[test]
+fn a_burst_of_connects_fits_in_the_listen_backlog() {
+    within(30, || {
+        let rt = clockwork::runtime::Builder::new_current_thread().build().unwrap();
+        let listener = rt.block_on(TcpListener::bind("127.0.0.1:0")).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let clients: Vec<std::net::TcpStream> =
+            (0..300).map(|_| std::net::TcpStream::connect(addr).unwrap()).collect();
+        let accepted = rt.block_on(async {
+            let mut n = 0;
+            while n < clients.len() {
+                listener.accept().await.unwrap();
+                n += 1;
+            }
+            n
+        });
+        assert_eq!(accepted, 300);
+    });
+}

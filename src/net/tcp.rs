@@ -40,6 +40,9 @@ pub struct TcpStream {
     registration: Registration<std::net::TcpStream>,
 }
 
+/// The listen backlog: how many finished handshakes the kernel queues until `accept`.
+const LISTEN_BACKLOG: i32 = 1024;
+
 impl TcpListener {
     /// Binds to `addr` (the first resolved address that works) and starts listening.
     ///
@@ -53,6 +56,11 @@ impl TcpListener {
         // std's bind never waits on the network (only, for a host name, on the resolver),
         // and it sets SO_REUSEADDR on Unix so a restarted server can rebind at once.
         let listener = std::net::TcpListener::bind(&resolve(addr)?[..])?;
+        // std listens with a backlog of 128: a burst of more connects than that overflows
+        // the kernel's queue, and each dropped SYN is retried after 1 s, then 3 s. Listening
+        // again only raises the queue (the kernel caps it at `somaxconn`); 1024 as tokio
+        // and mio use.
+        rustix::net::listen(&listener, LISTEN_BACKLOG)?;
         listener.set_nonblocking(true)?;
         Ok(TcpListener { registration: Registration::new(reactor, listener)? })
     }
