@@ -42,12 +42,15 @@ pub(crate) enum Direction {
     Write = 1,
 }
 
-/// Wakers one direction keeps before it wakes them all and starts over: a bound on what
-/// cancelled waits can leave behind on a socket with no events (each stale waker may also
-/// keep its finished task's memory alive). Rejected: removing a waiter when its future is
-/// dropped, which needs a waiter identity per future (tokio's intrusive list), because
-/// two futures of one task share one waker. The cost of the bound: more than this many
-/// tasks waiting on one direction of one socket at once wake each other spuriously.
+/// How many wakers one direction keeps before it looks for stale ones: a future dropped
+/// while it waited (a read cancelled by `timeout`) leaves its waker behind until the next
+/// event, and an idle socket may see none for a long time, while each stale waker keeps
+/// its finished task's memory alive. At this length, and then whenever the list doubles
+/// again, the wakers of finished tasks are dropped (`task::wakes_a_finished_task`), without
+/// waking anyone. Rejected: removing a waiter when its future is dropped (tokio's
+/// intrusive list), which needs a waiter identity per future, because two futures of one
+/// task share one waker; and (this file's previous design) waking the whole list at 64,
+/// which made 65 live waiters wake each other for ever: 100 % CPU on an idle socket.
 pub(crate) const MAX_WAITERS: usize = 64;
 
 /// The state of one direction of one source.
@@ -62,8 +65,29 @@ struct DirectionState {
     /// Tasks waiting for this direction. Usually zero or one; more when several tasks use
     /// the same `&TcpStream` at once. Drained (capacity kept) at each event, so the
     /// steady state allocates nothing. A waker whose future was dropped stays until the next
-    /// event and then costs one spurious wake-up, never a hang.
+    /// event (one spurious wake-up, never a hang) or until pruned (see [`MAX_WAITERS`]).
     wakers: Vec<Waker>,
+    /// The length at which `wakers` is next pruned: [`MAX_WAITERS`], or twice what the
+    /// last pruning kept (so live waiters beyond it cost one scan per doubling).
+    prune_at: usize,
+}
+
+impl DirectionState {
+    /// Takes out the wakers of finished tasks (returned, to be dropped outside the lock)
+    /// and sets the next pruning length from what is left.
+    fn prune(&mut self) -> Vec<Waker> {
+        let (finished, kept) =
+            std::mem::take(&mut self.wakers).into_iter().partition(crate::task::wakes_a_finished_task);
+        self.wakers = kept;
+        self.prune_at = (2 * self.wakers.len()).max(MAX_WAITERS);
+        finished
+    }
+
+    /// Moves every waiter into `wake_list` (an event, or shutdown).
+    fn release_waiters(&mut self, wake_list: &mut Vec<Waker>) {
+        wake_list.append(&mut self.wakers);
+        self.prune_at = MAX_WAITERS;
+    }
 }
 
 /// The readiness record of one registered socket, shared by the reactor and the I/O object.
@@ -85,7 +109,7 @@ pub(crate) struct ReadyTick(u64);
 
 impl Source {
     pub(super) fn new() -> Source {
-        let direction = || DirectionState { ready: true, tick: 0, wakers: Vec::new() };
+        let direction = || DirectionState { ready: true, tick: 0, wakers: Vec::new(), prune_at: MAX_WAITERS };
         let state = SourceState { directions: [direction(), direction()], shut_down: false };
         Source { state: Mutex::new(state) }
     }
@@ -108,17 +132,11 @@ impl Source {
         if dir.wakers.iter().any(|w| w.will_wake(cx.waker())) {
             return Poll::Pending;
         }
-        // A future dropped while it waited (a read cancelled by `timeout`) leaves its waker
-        // here until the next event, and an idle socket may see none for a long time. So
-        // at `MAX_WAITERS` the list is flushed: every stored waker is woken (a spurious
-        // wake-up for a live waiter, which polls, finds nothing, and registers again).
-        let stale =
-            if dir.wakers.len() >= MAX_WAITERS { std::mem::take(&mut dir.wakers) } else { Vec::new() };
+        // Wakers of abandoned waits pile up on an idle socket: see `MAX_WAITERS`.
+        let stale = if dir.wakers.len() >= dir.prune_at { dir.prune() } else { Vec::new() };
         dir.wakers.push(cx.waker().clone());
         drop(state);
-        for waker in stale {
-            waker.wake(); // outside the lock, like every wake in the reactor
-        }
+        drop(stale); // outside the lock: the last reference to a task frees it
         Poll::Pending
     }
 
@@ -140,7 +158,7 @@ impl Source {
             if hit {
                 dir.ready = true;
                 dir.tick = dir.tick.wrapping_add(1);
-                wake_list.append(&mut dir.wakers);
+                dir.release_waiters(wake_list);
             }
         }
     }
@@ -150,7 +168,7 @@ impl Source {
         let mut state = self.state.lock();
         state.shut_down = true;
         for dir in &mut state.directions {
-            wake_list.append(&mut dir.wakers);
+            dir.release_waiters(wake_list);
         }
     }
 }
@@ -260,6 +278,14 @@ impl<T: AsFd> Registration<T> {
     /// registered with the same one).
     pub(crate) fn reactor(&self) -> &Arc<Reactor> {
         &self.reactor
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+impl<T: AsFd> Registration<T> {
+    /// How many wakers wait on `direction` (for tests of the waiter list).
+    pub(crate) fn waiting(&self, direction: Direction) -> usize {
+        self.source.state.lock().directions[direction as usize].wakers.len()
     }
 }
 

@@ -67,6 +67,21 @@ impl Deref for WakerRef {
     }
 }
 
+/// Whether `waker` wakes a task of this crate that has already finished, so that waking it
+/// would do nothing and keeping it only keeps the task's memory alive. `false` for any
+/// other waker (another executor's, a test's). The reactor asks this to prune the wakers
+/// that abandoned waits leave on an idle socket (`src/reactor/source.rs`).
+pub(crate) fn wakes_a_finished_task(waker: &Waker) -> bool {
+    if !std::ptr::eq(waker.vtable(), &WAKER_VTABLE) {
+        return false;
+    }
+    // SAFETY: a waker with this vtable was built here, so its data is a task pointer, and
+    // it holds a reference to the task (or, for a `WakerRef`, borrows one) for as long as
+    // it lives: the header may be read.
+    let header = unsafe { task_ptr(waker.data()).as_ref() };
+    header.state.load().is_complete()
+}
+
 /// Recovers the task pointer from a waker's data pointer.
 ///
 /// The pointer is rebuilt from `data` itself, never from a `&Header`: a pointer derived
