@@ -109,7 +109,7 @@ impl Schedule for Handle {
 
     fn schedule_after_poll(&self, task: Notified<Self>) {
         match self {
-            Handle::CurrentThread(s) => s.schedule(task),
+            Handle::CurrentThread(s) => s.schedule_yielded(task),
             Handle::MultiThread(s) => s.schedule(task, true),
         }
     }
