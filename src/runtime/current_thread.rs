@@ -365,71 +365,9 @@ impl Core {
     }
 }
 
-/// Shuts the runtime down: cancels every task, then the drivers. Runs at `Runtime` drop.
-pub(crate) fn shutdown(handle: &scheduler::Handle, shared: &Shared) {
-    // 0. Take the core. If another thread runs the tasks (in `Handle::block_on`), it hands
-    //    the core back between two polls, so no task is in the middle of a poll below and
-    //    every future is dropped before `drop` returns, as on the multi-thread runtime.
-    let core = take_core_for_shutdown(shared);
-    // Futures are dropped on this thread below: mark it as inside the runtime, so that a
-    // destructor calling `block_on` gets its clear panic instead of waiting for a core
-    // and drivers that nobody will run again.
-    let _enter = context::enter_for_shutdown(handle);
-    // 1. Close the queue: from now on a wake-up (even from a destructor below) just drops
-    //    its queue entry instead of queueing.
-    let queued = shared.queue.lock().take();
-    drop(queued);
-    // 2. Close the owned list and cancel every task, with no lock held.
-    for task in shared.owned.close_and_drain() {
-        task.shutdown();
-    }
-    // 3. Tell the drivers, so resources still registered see the runtime is gone.
-    if let Some(mut core) = core {
-        core.driver.shutdown(&shared.driver);
-        shared.return_core(core);
-    }
-    shared.blocking.shutdown();
-}
-
-/// The part of [`shutdown`] that never blocks, for a runtime dropped where blocking is not
-/// allowed (inside another runtime's task), before the panic that says so: if the core is
-/// free, the whole shutdown (which then waits for nothing); if another thread holds it,
-/// only the flag, so that thread stops running tasks and never takes the core again.
-pub(crate) fn shutdown_without_blocking(handle: &scheduler::Handle, shared: &Shared) {
-    shared.shutting_down.store(true, SeqCst);
-    shared.unpark_if_parked();
-    if shared.core.lock().is_some() {
-        shutdown(handle, shared); // the core is free: `take_core_for_shutdown` will not wait
-    }
-}
-
-/// Asks whoever holds the core to give it back, and waits for it. `None` only if this
-/// very thread is inside the runtime without the core being free: the runtime dropped
-/// while a panic unwinds out of one of its tasks or `block_on` futures (`Runtime::drop`
-/// refuses otherwise). Waiting would deadlock, so the shutdown goes on without the core,
-/// and a task being polled is dropped when its poll returns.
-fn take_core_for_shutdown(shared: &Shared) -> Option<Core> {
-    shared.shutting_down.store(true, SeqCst);
-    shared.unpark_if_parked(); // a parked core holder must wake up to see the flag
-    let runs_here = context::is_in_runtime()
-        && context::with_current(
-            |h| matches!(h, scheduler::Handle::CurrentThread(s) if std::ptr::eq(&**s, shared)),
-        )
-        .unwrap_or(false);
-    let mut parker = Parker::new();
-    loop {
-        if let Some(core) = shared.take_core() {
-            return Some(core);
-        }
-        if runs_here {
-            return None;
-        }
-        if shared.wait_for_core(parker.unparker()) {
-            continue; // it came back between our two looks
-        }
-        parker.park();
-    }
-}
+#[path = "current_thread_shutdown.rs"]
+mod shutdown;
+pub(crate) use shutdown::{shutdown, shutdown_without_blocking};
 
 #[cfg(test)]
 #[path = "current_thread_tests.rs"]

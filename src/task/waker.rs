@@ -71,6 +71,7 @@ impl Deref for WakerRef {
 /// would do nothing and keeping it only keeps the task's memory alive. `false` for any
 /// other waker (another executor's, a test's). The reactor asks this to prune the wakers
 /// that abandoned waits leave on an idle socket (`src/reactor/source.rs`).
+#[cfg(not(loom))] // the reactor, its only user, is not built under loom
 pub(crate) fn wakes_a_finished_task(waker: &Waker) -> bool {
     if !std::ptr::eq(waker.vtable(), &WAKER_VTABLE) {
         return false;

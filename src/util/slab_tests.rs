@@ -1,0 +1,112 @@
+//! Tests of the slab (`slab.rs`): stale keys, the two-step removal, tags and the bitmap.
+
+use super::*;
+
+#[test]
+fn stale_key_misses_the_new_occupant() {
+    let mut slab = Slab::new();
+    let a = slab.insert("a");
+    assert_eq!(slab.remove(a), Some("a"));
+    let b = slab.insert("b");
+    assert_eq!(a.index(), b.index(), "the slot is reused");
+    assert_eq!(slab.get(a), None, "the old key must not see the new value");
+    assert_eq!(slab.remove(a), None);
+    assert_eq!(slab.get(b), Some(&"b"));
+}
+
+#[test]
+fn contains_by_generation_agrees_with_contains() {
+    let mut slab = Slab::new();
+    let mut keys: Vec<Key> = (0..8).map(|i| slab.insert(i)).collect();
+    for round in 0..4 {
+        slab.remove(keys[round * 2]); // free some slots, then reuse them
+        keys.push(slab.insert(100 + round));
+        for &key in keys.iter().chain([Key::INVALID, Key::from_u64(u64::MAX - 1)].iter()) {
+            assert_eq!(slab.contains_by_generation(key), slab.contains(key), "{key:?}");
+            assert_eq!(slab.is_occupied(key.index()), slab.slot_is_occupied(key.index()));
+        }
+    }
+}
+
+#[test]
+fn a_tag_outlives_take_and_is_replaced_by_the_next_occupant() {
+    let mut slab = Slab::new();
+    let a = slab.insert_tagged('a', 7);
+    let b = slab.insert_tagged('b', 8);
+    assert_eq!(slab.get_tagged(a), Some((&'a', 7)));
+    slab.set_tag(b, 9);
+    assert_eq!(slab.get_tagged(b), Some((&'b', 9)));
+    assert_eq!(slab.take(a), Some('a'));
+    assert_eq!(slab.get_tagged(a), None, "a stale key finds no value, tagged or not");
+    assert_eq!(slab.tag(a.index()), 7, "a detached slot keeps its tag until freed");
+    slab.free(a.index());
+    assert!(slab.insert_with(|_| 'c').index() == a.index(), "the slot is reused");
+    assert_eq!(slab.tag(a.index()), 0, "insert_with tags 0, not the old free-list link");
+    assert_eq!(slab.remove(b), Some('b'));
+    let d = slab.insert_tagged('d', 11);
+    assert_eq!((d.index(), slab.tag(d.index())), (b.index(), 11));
+}
+
+#[test]
+#[should_panic(expected = "set_tag with a stale key")]
+fn set_tag_with_a_stale_key_panics() {
+    let mut slab = Slab::new();
+    let a = slab.insert_tagged(1, 1);
+    slab.remove(a);
+    slab.set_tag(a, 2); // would overwrite the free list's link
+}
+
+#[test]
+fn a_taken_slot_is_stale_at_once_and_reused_only_once_freed() {
+    let mut slab = Slab::new();
+    let keys: Vec<Key> = (0..130).map(|i| slab.insert(i)).collect();
+    assert!((0..130).all(|i| slab.is_occupied(i)) && !slab.is_occupied(130));
+    assert_eq!(slab.remove(keys[64]), Some(64));
+    assert!(!slab.is_occupied(64), "remove clears the bit");
+    assert_eq!(slab.insert(640).index(), 64, "and frees the slot at once");
+    assert_eq!(slab.take(keys[7]), Some(7));
+    assert_eq!(slab.take(keys[7]), None, "taken twice");
+    assert!(slab.is_occupied(7), "detached: maybe occupied until freed");
+    assert!(!slab.contains(keys[7]), "but the key is stale at once");
+    assert!(slab.contains_by_generation(keys[7]), "though its generation is still the slot's");
+    assert_eq!(slab.len(), 130, "a detached slot still counts");
+    assert_eq!(slab.insert(131).index(), 130, "and is not reused");
+    slab.free(7);
+    assert!(!slab.is_occupied(7) && !slab.contains_by_generation(keys[7]));
+    assert_eq!(slab.len(), 130);
+    let again = slab.insert(99);
+    assert_eq!(again.index(), 7, "freed: reused now");
+    assert!(slab.is_occupied(7) && slab.get(keys[7]).is_none());
+    assert_eq!(slab.get(again), Some(&99));
+}
+
+#[test]
+fn drain_takes_detached_slots_too_and_every_slot_is_reused_once() {
+    let mut slab = Slab::new();
+    let keys: Vec<Key> = (0..100).map(|i| slab.insert(i)).collect();
+    slab.remove(keys[3]);
+    slab.take(keys[5]);
+    let mut drained = slab.drain();
+    drained.sort_unstable();
+    assert_eq!(drained.len(), 98);
+    assert!(slab.is_empty() && (0..100).all(|i| !slab.is_occupied(i)));
+    let mut reused: Vec<usize> = (0..100).map(|i| slab.insert(i).index()).collect();
+    reused.sort_unstable();
+    assert_eq!(reused, (0..100).collect::<Vec<_>>(), "each slot once, none lost");
+    assert_eq!(slab.insert(100).index(), 100);
+    assert!(keys.iter().all(|&key| slab.get(key).is_none()), "old keys stay stale");
+}
+
+#[test]
+fn insert_with_sees_its_own_key_and_drain_empties() {
+    let mut slab = Slab::new();
+    let keys: Vec<Key> = (0..10).map(|_| slab.insert_with(|k| k)).collect();
+    for k in &keys {
+        assert_eq!(slab.get(*k), Some(k));
+    }
+    assert_eq!(slab.remove(keys[3]), Some(keys[3]));
+    assert_eq!(slab.len(), 9);
+    assert_eq!(slab.drain().len(), 9);
+    assert!(slab.is_empty());
+    assert_eq!(Key::from_u64(keys[5].to_u64()), keys[5]);
+}
