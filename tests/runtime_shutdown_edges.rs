@@ -154,37 +154,3 @@ fn a_panic_payload_whose_drop_panics_is_contained() {
         });
     }
 }
-
-/// A `Runtime` dropped inside another runtime's task panics (dropping it there would
-/// block a runtime thread), as in tokio; but first it shuts down what it can without
-/// blocking, so its tasks are not left behind: a current-thread runtime whose core is
-/// free shuts down at once, a multi-thread one tells its workers, which cancel the tasks.
-#[test]
-fn a_runtime_dropped_inside_another_runtimes_task_still_cancels_its_tasks() {
-    let inner_flavours: [fn() -> clockwork::Runtime; 2] = [
-        || Builder::new_current_thread().build().unwrap(),
-        || Builder::new_multi_thread().worker_threads(2).build().unwrap(),
-    ];
-    for (i, make) in inner_flavours.into_iter().enumerate() {
-        within(30, move || {
-            let outer = Builder::new_current_thread().build().unwrap();
-            let dropped = common::DropCounter::default();
-            let token = dropped.token();
-            let message = outer.block_on(async move {
-                let inner = make();
-                drop(inner.spawn(async move {
-                    let _token = token;
-                    std::future::pending::<()>().await
-                }));
-                let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(inner)));
-                panic_message(caught.unwrap_err().as_ref())
-            });
-            assert!(message.contains("dropped from inside a runtime"), "{i}: {message}");
-            // The multi-thread runtime's workers cancel the task on their way out.
-            while dropped.count() == 0 {
-                std::thread::yield_now();
-            }
-            assert_eq!(dropped.count(), 1);
-        });
-    }
-}

@@ -367,7 +367,7 @@ impl Core {
 
 #[path = "current_thread_shutdown.rs"]
 mod shutdown;
-pub(crate) use shutdown::{shutdown, shutdown_without_blocking};
+pub(crate) use shutdown::shutdown;
 
 #[cfg(test)]
 #[path = "current_thread_tests.rs"]

@@ -35,18 +35,6 @@ pub(crate) fn shutdown(handle: &scheduler::Handle, shared: &Shared) {
     shared.blocking.shutdown();
 }
 
-/// The part of [`shutdown`] that never blocks, for a runtime dropped where blocking is not
-/// allowed (inside another runtime's task), before the panic that says so: if the core is
-/// free, the whole shutdown (which then waits for nothing); if another thread holds it,
-/// only the flag, so that thread stops running tasks and never takes the core again.
-pub(crate) fn shutdown_without_blocking(handle: &scheduler::Handle, shared: &Shared) {
-    shared.shutting_down.store(true, SeqCst);
-    shared.unpark_if_parked();
-    if shared.core.lock().is_some() {
-        shutdown(handle, shared); // the core is free: `take_core_for_shutdown` will not wait
-    }
-}
-
 /// Asks whoever holds the core to give it back, and waits for it. `None` only if this
 /// very thread is inside the runtime without the core being free: the runtime dropped
 /// while a panic unwinds out of one of its tasks or `block_on` futures (`Runtime::drop`

@@ -132,14 +132,9 @@ impl Runtime {
 impl Drop for Runtime {
     fn drop(&mut self) {
         if context::is_in_runtime() && !std::thread::panicking() {
-            // Start what can be done without blocking, so the runtime's tasks and workers
-            // are not simply left behind (tokio, too, signals its workers first).
-            match &self.handle.inner {
-                scheduler::Handle::CurrentThread(shared) => {
-                    current_thread::shutdown_without_blocking(&self.handle.inner, shared)
-                }
-                scheduler::Handle::MultiThread(shared) => multi_thread::begin_shutdown(shared),
-            }
+            // Nothing is shut down first: a half shut-down runtime (its flag raised, its
+            // drivers left running or not) would make a surviving `Handle::block_on` on
+            // another thread wait for ever. Its tasks stay until the process ends.
             panic!(
                 "a clockwork Runtime was dropped from inside a runtime (a task or block_on): \
                  shutting it down would block this thread. Drop it outside, or move it to \

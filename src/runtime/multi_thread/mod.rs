@@ -354,11 +354,9 @@ pub(crate) fn shutdown(handle: &scheduler::Handle, shared: &Shared, workers: &mu
     shared.blocking.shutdown();
 }
 
-/// The part of [`shutdown`] that never blocks: raise the flag and wake every worker. The
-/// workers then leave their loops, and the last one out cancels every task. Alone, it is
-/// what a runtime dropped where blocking is not allowed gets before the panic that says
-/// so (its worker threads are then detached instead of joined).
-pub(crate) fn begin_shutdown(shared: &Shared) {
+/// The first step of [`shutdown`]: raise the flag and wake every worker. The workers then
+/// leave their loops, and the last one out cancels every task.
+fn begin_shutdown(shared: &Shared) {
     shared.shutdown.store(true, SeqCst);
     fence(SeqCst);
     for index in 0..shared.unparkers.len() {
