@@ -46,11 +46,14 @@ pub(crate) enum Direction {
 /// while it waited (a read cancelled by `timeout`) leaves its waker behind until the next
 /// event, and an idle socket may see none for a long time, while each stale waker keeps
 /// its finished task's memory alive. At this length, and then whenever the list doubles
-/// again, the wakers of finished tasks are dropped (`task::wakes_a_finished_task`), without
-/// waking anyone. Rejected: removing a waiter when its future is dropped (tokio's
-/// intrusive list), which needs a waiter identity per future, because two futures of one
-/// task share one waker; and (this file's previous design) waking the whole list at 64,
-/// which made 65 live waiters wake each other for ever: 100 % CPU on an idle socket.
+/// again, it is pruned: the wakers of finished tasks are dropped without waking anyone
+/// (`task::task_waker_finished`); live tasks' wakers are kept; other wakers (another
+/// executor's, a `block_on` root's), whose liveness cannot be read, are woken and dropped
+/// if more than this many of them are left (a spurious wake-up for any that still wait).
+/// Rejected: removing a waiter when its future is dropped (tokio's intrusive list), which
+/// needs a waiter identity per future, because two futures of one task share one waker;
+/// and (this file's first bound) waking the whole list at 64, which made 65 live tasks
+/// waiting on one direction wake each other for ever: 100 % CPU on an idle socket.
 pub(crate) const MAX_WAITERS: usize = 64;
 
 /// The state of one direction of one source.
@@ -73,14 +76,26 @@ struct DirectionState {
 }
 
 impl DirectionState {
-    /// Takes out the wakers of finished tasks (returned, to be dropped outside the lock)
-    /// and sets the next pruning length from what is left.
-    fn prune(&mut self) -> Vec<Waker> {
-        let (finished, kept) =
-            std::mem::take(&mut self.wakers).into_iter().partition(crate::task::wakes_a_finished_task);
+    /// Takes out the wakers of finished tasks (to be dropped outside the lock) and, if more
+    /// than [`MAX_WAITERS`] of them are not task wakers, those too (to be woken outside the
+    /// lock); sets the next pruning length from what is left.
+    fn prune(&mut self) -> (Vec<Waker>, Vec<Waker>) {
+        let mut finished = Vec::new();
+        let mut others = Vec::new();
+        let mut kept = Vec::new();
+        for waker in std::mem::take(&mut self.wakers) {
+            match crate::task::task_waker_finished(&waker) {
+                Some(true) => finished.push(waker),
+                Some(false) => kept.push(waker),
+                None => others.push(waker),
+            }
+        }
+        if others.len() <= MAX_WAITERS {
+            kept.append(&mut others);
+        }
         self.wakers = kept;
         self.prune_at = (2 * self.wakers.len()).max(MAX_WAITERS);
-        finished
+        (finished, others)
     }
 
     /// Moves every waiter into `wake_list` (an event, or shutdown).
@@ -133,10 +148,14 @@ impl Source {
             return Poll::Pending;
         }
         // Wakers of abandoned waits pile up on an idle socket: see `MAX_WAITERS`.
-        let stale = if dir.wakers.len() >= dir.prune_at { dir.prune() } else { Vec::new() };
+        let (finished, others) =
+            if dir.wakers.len() >= dir.prune_at { dir.prune() } else { (Vec::new(), Vec::new()) };
         dir.wakers.push(cx.waker().clone());
         drop(state);
-        drop(stale); // outside the lock: the last reference to a task frees it
+        drop(finished); // outside the lock: the last reference to a task frees it
+        for waker in others {
+            waker.wake(); // outside the lock, like every wake in the reactor
+        }
         Poll::Pending
     }
 

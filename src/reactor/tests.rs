@@ -303,26 +303,53 @@ fn wakers_of_finished_tasks_are_pruned_without_waking_anyone() {
     assert_eq!(live_count.wakes.load(SeqCst), 0, "the live waiter was never woken spuriously");
 }
 
-/// More live waiters than `MAX_WAITERS` on one direction (65 tasks accepting on one
+/// More live tasks than `MAX_WAITERS` waiting on one direction (65 tasks accepting on one
 /// listener): none is woken until an event comes, then each once. (Waking the whole list
 /// at 64 made them wake each other for ever: 100 % CPU on an idle socket.)
 #[test]
-fn many_live_waiters_are_left_alone_until_an_event() {
+fn many_live_tasks_waiting_are_left_alone_until_an_event() {
     let reactor = Arc::new(Reactor::new().unwrap());
     let (a, b) = udp_pair();
     let addr = a.local_addr().unwrap();
-    let reg = Registration::new(reactor.clone(), a).unwrap();
-    let counters: Vec<_> = (0..5 * source::MAX_WAITERS).map(|_| counter(false)).collect();
-    for _ in 0..3 {
-        for (_, waker) in &counters {
-            assert!(poll_recv(&reg, waker).is_pending()); // each registers once, then again
-        }
+    let reg = Arc::new(Registration::new(reactor.clone(), a).unwrap());
+    let rt = crate::runtime::Builder::new_current_thread().build().unwrap();
+    let polls = Arc::new(AtomicUsize::new(0));
+    let tasks = 5 * source::MAX_WAITERS;
+    for _ in 0..tasks {
+        let (reg, polls) = (reg.clone(), polls.clone());
+        drop(rt.spawn(std::future::poll_fn(move |cx| {
+            polls.fetch_add(1, SeqCst);
+            let _ = poll_recv(&reg, cx.waker()); // pending: waits, and never finishes
+            Poll::<()>::Pending
+        })));
     }
-    assert!(counters.iter().all(|(c, _)| c.wakes.load(SeqCst) == 0), "a live waiter was woken");
-    assert_eq!(reg.waiting(Direction::Read), counters.len());
+    rt.block_on(crate::task::yield_now()); // every task runs once and registers
+    rt.block_on(crate::task::yield_now());
+    assert_eq!(polls.load(SeqCst), tasks, "a live task was woken spuriously");
+    assert_eq!(reg.waiting(Direction::Read), tasks);
     b.send_to(b"hi", addr).unwrap();
-    while counters.iter().any(|(c, _)| c.wakes.load(SeqCst) == 0) {
-        reactor.wait(Some(Duration::from_secs(10))).unwrap();
+    reactor.wait(Some(Duration::from_secs(10))).unwrap();
+    rt.block_on(crate::task::yield_now());
+    assert_eq!(polls.load(SeqCst), 2 * tasks, "each woken once by the event");
+}
+
+/// Wakers that are not this crate's task wakers (another executor's, a `block_on`
+/// root's) cannot be told finished: abandoned ones are woken and dropped once more than
+/// `MAX_WAITERS` of them pile up, so the list stays bounded (a review found it growing
+/// without bound, and each registration scanning all of it).
+#[test]
+fn abandoned_foreign_wakers_are_bounded() {
+    let reactor = Arc::new(Reactor::new().unwrap());
+    let (a, _b) = udp_pair();
+    let reg = Registration::new(reactor.clone(), a).unwrap();
+    let mut longest = 0;
+    let mut counters = Vec::new();
+    for _ in 0..10 * source::MAX_WAITERS {
+        let (count, waker) = counter(false);
+        assert!(poll_recv(&reg, &waker).is_pending(), "nothing was sent");
+        counters.push(count); // the waiting future is dropped here: its waker stays behind
+        longest = longest.max(reg.waiting(Direction::Read));
     }
-    assert!(counters.iter().all(|(c, _)| c.wakes.load(SeqCst) == 1), "each woken once");
+    assert!(longest <= 2 * source::MAX_WAITERS, "{longest} wakers kept for one direction");
+    assert!(counters.iter().all(|c| c.wakes.load(SeqCst) <= 1), "each woken at most once");
 }

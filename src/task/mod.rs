@@ -55,7 +55,7 @@ pub use yield_now::yield_now;
 pub(crate) use owned::OwnedTasks;
 pub(crate) use raw::{Notified, Task};
 #[cfg(not(loom))] // the reactor, its only user, is not built under loom
-pub(crate) use waker::wakes_a_finished_task;
+pub(crate) use waker::task_waker_finished;
 
 use std::future::Future;
 

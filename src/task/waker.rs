@@ -67,20 +67,21 @@ impl Deref for WakerRef {
     }
 }
 
-/// Whether `waker` wakes a task of this crate that has already finished, so that waking it
-/// would do nothing and keeping it only keeps the task's memory alive. `false` for any
-/// other waker (another executor's, a test's). The reactor asks this to prune the wakers
-/// that abandoned waits leave on an idle socket (`src/reactor/source.rs`).
+/// For a waker of one of this crate's tasks, whether that task has finished (so waking it
+/// would do nothing, and keeping it only keeps the task's memory alive); `None` for any
+/// other waker (another executor's, a `block_on` root's, a test's). The reactor asks this
+/// to prune the wakers that abandoned waits leave on an idle socket
+/// (`src/reactor/source.rs`).
 #[cfg(not(loom))] // the reactor, its only user, is not built under loom
-pub(crate) fn wakes_a_finished_task(waker: &Waker) -> bool {
+pub(crate) fn task_waker_finished(waker: &Waker) -> Option<bool> {
     if !std::ptr::eq(waker.vtable(), &WAKER_VTABLE) {
-        return false;
+        return None;
     }
     // SAFETY: a waker with this vtable was built here, so its data is a task pointer, and
     // it holds a reference to the task (or, for a `WakerRef`, borrows one) for as long as
     // it lives: the header may be read.
     let header = unsafe { task_ptr(waker.data()).as_ref() };
-    header.state.load().is_complete()
+    Some(header.state.load().is_complete())
 }
 
 /// Recovers the task pointer from a waker's data pointer.
