@@ -105,7 +105,7 @@ impl Worker {
     /// before it has run. Tasks may still wait in the injector or in siblings' queues
     /// (an idle sibling steals half of a spawner's queue): they go first, brought here
     /// (the injector's as they stand, up to [`YIELD_INJECTOR_TAKE`], and every sibling's
-    /// whole FIFO), and the yielder is queued behind them, unmarked, so it waits for one
+    /// queued tasks that did not yield themselves), and the yielder is queued behind them, unmarked, so it waits for one
     /// such round only. Returns the task to run now. Tasks that siblings are running, or
     /// hold in their run-next slots, are left alone: a yield orders *queued* work.
     fn let_others_go_first(&mut self, yielder: Task) -> Task {
@@ -114,7 +114,7 @@ impl Worker {
             std::iter::from_fn(|| shared.injector.pop()).take(YIELD_INJECTOR_TAKE).collect();
         let n = shared.locals.len();
         for offset in 1..n {
-            ahead.extend(shared.locals[(self.index + offset) % n].lock().steal_all());
+            ahead.extend(shared.locals[(self.index + offset) % n].lock().steal_ready());
         }
         let Some(first) = ahead.pop_front() else {
             return yielder; // nothing else is ready anywhere: go on at once
