@@ -3,7 +3,6 @@
 use super::*;
 use crate::loom::sync::atomic::AtomicBool;
 use crate::loom::sync::Mutex as LoomMutex;
-use std::sync::Mutex as StdMutex;
 
 /// A thread waiting for the core (another thread runs the tasks) registers itself once,
 /// however often its own future wakes it, and leaves the list when its future is done:
@@ -51,30 +50,19 @@ fn loom_spawn_from_another_thread_against_park() {
         let shared = Shared::new(blocking).expect("driver");
         let handle = scheduler::Handle::CurrentThread(shared.clone());
         let done = Arc::new(AtomicBool::new(false));
-        let root_waker: Arc<StdMutex<Option<Waker>>> = Arc::new(StdMutex::new(None));
+        let root_waker: Arc<LoomMutex<Option<Waker>>> = Arc::new(LoomMutex::new(None));
         let spawner = {
             let (handle, done, root_waker) = (handle.clone(), done.clone(), root_waker.clone());
             crate::loom::thread::spawn(move || {
                 drop(handle.spawn(async move {
                     done.store(true, SeqCst);
-                    if let Some(w) = root_waker.lock().unwrap().take() {
+                    if let Some(w) = root_waker.lock().take() {
                         w.wake();
                     }
                 }));
             })
         };
-        block_on(
-            &handle,
-            &shared,
-            std::future::poll_fn(|cx| {
-                *root_waker.lock().unwrap() = Some(cx.waker().clone());
-                if done.load(SeqCst) {
-                    Poll::Ready(())
-                } else {
-                    Poll::Pending
-                }
-            }),
-        );
+        block_on(&handle, &shared, until_set(&done, &root_waker));
         spawner.join().unwrap();
         shutdown(&handle, &shared);
     });
@@ -120,18 +108,24 @@ fn loom_shutdown_takes_the_core_from_a_thread_driving_the_runtime() {
                 }
             })
         };
-        block_on(
-            &handle,
-            &shared,
-            std::future::poll_fn(|cx| {
-                *root_waker.lock() = Some(cx.waker().clone());
-                if shut_down.load(SeqCst) {
-                    Poll::Ready(())
-                } else {
-                    Poll::Pending
-                }
-            }),
-        );
+        block_on(&handle, &shared, until_set(&shut_down, &root_waker));
         dropper.join().unwrap();
     });
+}
+
+/// The root future of both models: stores its latest waker in `waker` (for the other
+/// thread to wake), then is ready once `flag` is set. Store first, check second: a set
+/// that comes after the check finds the new waker.
+fn until_set<'a>(
+    flag: &'a AtomicBool,
+    waker: &'a LoomMutex<Option<Waker>>,
+) -> impl std::future::Future<Output = ()> + 'a {
+    std::future::poll_fn(move |cx| {
+        *waker.lock() = Some(cx.waker().clone());
+        if flag.load(SeqCst) {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    })
 }
