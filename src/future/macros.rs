@@ -18,7 +18,7 @@
 //! `Some(v)` and write `let mut v = v;` in the handler. (tokio strips `mut` with a
 //! procedural macro; we stay with `macro_rules!`.)
 //!
-//! Next to read: `src/sync/DESIGN-sync.md`, the design notes for this part of the crate.
+//! Next to read: `pin.rs`, then `src/trace/mod.rs`.
 
 /// Waits for every future; evaluates to a tuple of their outputs, in order.
 ///

@@ -4,7 +4,7 @@
 //! `pin!` still means `std::pin::pin!` wherever that is imported; users reach this one as
 //! `clockwork::pin!`.
 //!
-//! Next to read: `src/sync/DESIGN-sync.md`, the design notes for this part of the crate.
+//! Next to read: `src/trace/mod.rs`, the recorder that shows all of this running.
 
 /// Pins each named local future to the stack, in place: afterwards the name is a
 /// `Pin<&mut _>` that can be polled again and again (`&mut fut` in a `select!` loop).
