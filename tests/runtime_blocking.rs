@@ -1,5 +1,6 @@
 //! `spawn_blocking` through the public API, on both flavours: the cap set with
-//! `Builder::max_blocking_threads`, and dropping the runtime waits for a running job.
+//! `Builder::max_blocking_threads`, dropping the runtime waits for a running job, and a
+//! job's handle resolves on the pool thread, whether or not a runtime thread is free.
 //! (The pool's own accounting, claims and retirement are unit-tested in
 //! `src/runtime/blocking_tests.rs`.)
 //!
@@ -103,10 +104,10 @@ fn a_blocking_job_sees_its_runtime_as_current() {
 }
 
 /// A `spawn_blocking` job whose task is aborted before the job starts never starts, even
-/// if no runtime thread has dropped the task's future yet (a current-thread runtime that
-/// nobody drives): the job reads the task's cancel bit. The pool has one thread, busy,
-/// so the aborted job waits in its queue; a third job, queued after it, tells when the
-/// pool has reached it.
+/// on a current-thread runtime that nobody drives: the pool thread polls the task, and
+/// the task harness sees the cancel bit and drops the closure unrun. The pool has one
+/// thread, busy, so the aborted job waits in its queue; a third job, queued after it,
+/// tells when the pool has reached it.
 #[test]
 fn a_blocking_job_aborted_before_it_starts_never_runs() {
     each_flavour(|name, builder| {
@@ -129,5 +130,69 @@ fn a_blocking_job_aborted_before_it_starts_never_runs() {
         rt.block_on(third).unwrap();
         assert!(rt.block_on(second).unwrap_err().is_cancelled(), "{name}");
         rt.block_on(first).unwrap();
+    });
+}
+
+/// The handle of a blocking job resolves on the pool thread: no runtime thread has to
+/// poll anything. Here nobody drives the current-thread runtime while the job runs, and
+/// the only worker of the multi-thread runtime is busy: it waits for `is_finished`
+/// without yielding. Both hung when the job's result went through an async task that a
+/// runtime thread had to poll (this module's first design).
+#[test]
+fn a_blocking_job_finishes_without_any_runtime_thread() {
+    each_flavour(|name, builder| {
+        let rt = builder.worker_threads(1).build().unwrap();
+        let job = rt.spawn_blocking(|| 42);
+        let deadline = std::time::Instant::now() + HANG;
+        while !job.is_finished() {
+            assert!(std::time::Instant::now() < deadline, "{name}: the job never finished");
+            std::thread::yield_now();
+        }
+        // Awaited on another runtime: the output is already there.
+        assert_eq!(clockwork::block_on(job).unwrap(), 42, "{name}");
+
+        let job = rt.spawn_blocking(|| 7);
+        let spinner = rt.spawn(async move {
+            let deadline = std::time::Instant::now() + HANG;
+            while !job.is_finished() {
+                assert!(std::time::Instant::now() < deadline, "the job never finished");
+                std::hint::spin_loop(); // holds the worker: no task runs meanwhile
+            }
+            job.await.unwrap()
+        });
+        assert_eq!(rt.block_on(spinner).unwrap(), 7, "{name}");
+    });
+}
+
+/// An abort that comes while the closure runs cannot stop it (a thread cannot be
+/// interrupted), and the result is delivered, as for any task whose poll completes while
+/// it is aborted (and as in tokio, where such an abort has no effect).
+#[test]
+fn a_blocking_job_aborted_while_it_runs_still_delivers() {
+    each_flavour(|name, builder| {
+        let rt = build(builder, 1);
+        let (started_tx, started_rx) = std::sync::mpsc::channel::<()>();
+        let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+        let job = rt.spawn_blocking(move || {
+            started_tx.send(()).unwrap();
+            release_rx.recv().unwrap();
+            5
+        });
+        started_rx.recv_timeout(HANG).unwrap();
+        job.abort();
+        release_tx.send(()).unwrap();
+        assert_eq!(rt.block_on(job).unwrap(), 5, "{name}");
+    });
+}
+
+/// A panic in the closure is caught on the pool thread and reported through the handle.
+#[test]
+fn a_panicking_blocking_job_gives_a_panic_error() {
+    each_flavour(|name, builder| {
+        let rt = build(builder, 2);
+        let job = rt.spawn_blocking(|| -> u8 { std::panic::panic_any(17u32) });
+        let error = rt.block_on(job).unwrap_err();
+        assert!(error.is_panic(), "{name}");
+        assert_eq!(error.into_panic().downcast::<u32>().ok().map(|b| *b), Some(17), "{name}");
     });
 }

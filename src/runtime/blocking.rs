@@ -11,27 +11,34 @@
 //!   the next thread that finishes (the table at [`PoolState`]);
 //! * retires a thread after a keep-alive without work (`Builder::thread_keep_alive`,
 //!   default [`DEFAULT_KEEP_ALIVE`]), so a burst does not leave hundreds of threads behind;
-//! * skips a job whose task was aborted or cancelled before the job started: the job
-//!   reads the task's cancel bit through a probe (`JoinHandle::cancel_probe`), so an
-//!   abort counts at once, even on a current-thread runtime that nobody drives, where
-//!   the task's future would be dropped only later;
 //! * at shutdown, stops taking jobs and waits for the running ones to finish.
 //!
-//! The result travels back through a small shared slot plus the awaiting task's waker; a
-//! panic in the job is caught on the pool thread and re-raised inside the awaiting task,
-//! where the task harness turns it into `JoinError::is_panic()`.
+//! **A job is a task.** `spawn_blocking(f)` makes an ordinary task whose future,
+//! [`BlockingFn`], calls `f` on its first poll, and sends the task's first queue entry
+//! here instead of to a run queue: the *pool thread* polls it (`scheduler.rs`). So the
+//! task completes on the pool thread, and its `JoinHandle` resolves (and `is_finished`
+//! turns true) without any runtime thread's help, even on a current-thread runtime that
+//! nobody drives, as in tokio. A panic in `f` is caught by the task harness like any
+//! poll's, and becomes `JoinError::is_panic()`. An abort before the pool thread starts the
+//! task cancels it there (the harness sees the cancel bit and drops `f` unrun); once `f`
+//! runs, nothing can stop it, and its result is delivered, as for any task whose poll
+//! completes while it is aborted.
+//!
+//! Rejected alternative (this module's first design): an async task on the runtime that
+//! awaits the job's result through a shared slot and a waker. The handle then resolved
+//! only when a runtime thread polled that task again: never, on a current-thread runtime
+//! that nobody drives, and late on a multi-thread runtime whose workers are all busy; an
+//! abort needed a probe into the task's state so that the job could skip unwanted work.
 //!
 //! Next to read: `src/time/mod.rs`, the timers every runtime thread drives.
 
 // std, not `crate::loom`: the pool runs real OS threads, which loom cannot model, and no
 // loom model starts it. Its protocol is a channel plus a mutex-guarded count.
-use crate::task::CancelProbe;
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use std::future::Future;
-use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 /// How long an idle pool thread waits for a job before it exits, unless
@@ -40,7 +47,8 @@ use std::time::Duration;
 /// threads do not linger.
 pub(crate) const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(10);
 
-type Job = Box<dyn FnOnce() + Send + 'static>;
+/// A unit of work for a pool thread (in practice, "poll this blocking task").
+pub(crate) type Job = Box<dyn FnOnce() + Send + 'static>;
 
 /// The runtime's entry to its blocking pool.
 pub(crate) struct Spawner {
@@ -101,34 +109,9 @@ impl Spawner {
         Spawner { inner: Arc::new(pool) }
     }
 
-    /// Sends `f` to the pool now and returns a future for its result.
-    pub(crate) fn run<F, R>(&self, f: F) -> BlockingTask<R>
-    where
-        F: FnOnce() -> R + Send + 'static,
-        R: Send + 'static,
-    {
-        let slot = Arc::new(Mutex::new(Slot { result: None, waker: None, probe: None }));
-        let job_slot = slot.clone();
-        let job: Job = Box::new(move || {
-            // Nobody awaits the result any more (the task was aborted, or cancelled by a
-            // shutdown, before the job started): do not start work nobody wants. The
-            // probe sees an abort at once; the count, a task whose future was dropped.
-            let cancelled = lock(&job_slot).probe.as_ref().is_some_and(CancelProbe::is_cancelled);
-            if cancelled || Arc::strong_count(&job_slot) == 1 {
-                return;
-            }
-            let result = catch_unwind(AssertUnwindSafe(f));
-            let waker = {
-                let mut slot = job_slot.lock().unwrap_or_else(|p| p.into_inner());
-                slot.result = Some(result);
-                slot.waker.take()
-            };
-            if let Some(waker) = waker {
-                waker.wake(); // outside the lock: the waker may run arbitrary code
-            }
-        });
-        let accepted = self.inner.submit(job);
-        BlockingTask { slot, accepted }
+    /// Sends `job` to the pool now; gives it back if the pool has shut down.
+    pub(crate) fn submit(&self, job: Job) -> Result<(), Job> {
+        self.inner.submit(job)
     }
 
     /// Stops accepting jobs and waits for the threads to finish their current job.
@@ -156,10 +139,11 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Pool {
-    /// Assigns a receiver to `job` (see [`PoolState`]) and sends it; `false` if shut down.
-    fn submit(self: &Arc<Self>, job: Job) -> bool {
+    /// Assigns a receiver to `job` (see [`PoolState`]) and sends it; gives it back if shut
+    /// down.
+    fn submit(self: &Arc<Self>, job: Job) -> Result<(), Job> {
         let jobs = lock(&self.jobs);
-        let Some(sender) = jobs.as_ref() else { return false };
+        let Some(sender) = jobs.as_ref() else { return Err(job) };
         let mut state = lock(&self.state);
         if state.idle > 0 {
             state.idle -= 1;
@@ -169,7 +153,8 @@ impl Pool {
             state.backlog += 1; // at the cap: the next thread to finish a job takes it
         }
         // Sent under both locks, so a shutdown cannot slip in between the count and the job.
-        sender.send(job).is_ok()
+        // The receiver lives in the pool beside the sender, so the send cannot fail.
+        sender.send(job).map_err(|error| error.into_inner())
     }
 
     fn spawn_thread(self: &Arc<Self>, state: &mut PoolState) -> bool {
@@ -235,47 +220,26 @@ impl Pool {
     }
 }
 
-struct Slot<R> {
-    result: Option<std::thread::Result<R>>,
-    waker: Option<Waker>,
-    /// The awaiting task's cancel probe, set right after the task is spawned.
-    probe: Option<CancelProbe>,
-}
+/// The future of a `spawn_blocking` task: calls `f` on its first poll, on the pool
+/// thread that polls it, and is ready at once. It never returns `Pending`, so it never
+/// needs its waker, and its task never goes back to a run queue.
+pub(crate) struct BlockingFn<F>(Option<F>);
 
-/// The future a `spawn_blocking` task awaits: the job's result, or its panic re-raised.
-pub(crate) struct BlockingTask<R> {
-    slot: Arc<Mutex<Slot<R>>>,
-    accepted: bool,
-}
-
-impl<R> BlockingTask<R> {
-    /// Lets the job see, before it starts, whether the task awaiting it was aborted
-    /// (call it with the task's probe right after spawning the task).
-    pub(crate) fn probe_setter(&self) -> impl FnOnce(CancelProbe) {
-        let slot = self.slot.clone();
-        move |probe| lock(&slot).probe = Some(probe)
+impl<F> BlockingFn<F> {
+    pub(crate) fn new(f: F) -> Self {
+        BlockingFn(Some(f))
     }
 }
 
-impl<R> Future for BlockingTask<R> {
+// `f` is only moved out, never pinned: the future is `Unpin` whatever `F` is.
+impl<F> Unpin for BlockingFn<F> {}
+
+impl<F: FnOnce() -> R, R> Future for BlockingFn<F> {
     type Output = R;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<R> {
-        assert!(self.accepted, "spawn_blocking after the runtime shut down: the blocking pool is closed");
-        let mut slot = self.slot.lock().unwrap_or_else(|p| p.into_inner());
-        match slot.result.take() {
-            Some(Ok(value)) => Poll::Ready(value),
-            Some(Err(panic)) => {
-                drop(slot);
-                resume_unwind(panic) // caught by the task harness → JoinError::is_panic
-            }
-            None => {
-                if !slot.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
-                    slot.waker = Some(cx.waker().clone());
-                }
-                Poll::Pending
-            }
-        }
+    fn poll(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<R> {
+        let f = self.0.take().expect("a blocking task is polled once: it is ready at once");
+        Poll::Ready(f())
     }
 }
 

@@ -67,7 +67,8 @@ impl Handle {
         join
     }
 
-    /// Runs `f` on the blocking pool; the returned handle is a normal task's handle.
+    /// Runs `f` on the blocking pool, as a task that a pool thread polls; the returned
+    /// handle is a normal task's handle.
     #[track_caller]
     pub(crate) fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
     where
@@ -88,13 +89,23 @@ impl Handle {
         // it may call `spawn`, `Handle::current` or `Handle::block_on`. (Not "inside the
         // runtime": a blocking thread drives no tasks, so `block_on` is allowed there.)
         let handle = self.clone();
-        let future = self.blocking().run(move || {
+        let future = blocking::BlockingFn::new(move || {
             let _current = crate::runtime::context::set_current(&handle);
             f()
         });
-        let set_probe = future.probe_setter();
-        let join = self.spawn_named(future, name);
-        set_probe(join.cancel_probe());
+        let (join, notified) = self.owned().bind(future, self.clone());
+        trace::spawned(&self.driver().trace, join.id(), name, notified.is_some());
+        // The task's first (and only) queue entry goes to the pool, whose thread polls it:
+        // see `blocking.rs`, "A job is a task".
+        if let Some(notified) = notified {
+            if let Err(job) = self.blocking().submit(Box::new(move || notified.run())) {
+                // The pool has shut down, and the owned list had not closed yet (a spawn
+                // racing the runtime's drop): cancel the task here, so that its handle
+                // resolves to `Err(cancelled)` at once; running the job only cancels it.
+                join.abort();
+                job();
+            }
+        }
         join
     }
 }

@@ -52,42 +52,11 @@ unsafe impl<T: Send> Sync for JoinHandle<T> {}
 
 impl<T> Unpin for JoinHandle<T> {}
 
-/// See [`JoinHandle::cancel_probe`]. Holds a reference to the task (as a waker clone, which
-/// is exactly one reference), so the task's header stays readable while the probe lives.
-pub(crate) struct CancelProbe {
-    raw: RawTask,
-    _keep: Waker,
-}
-
-// SAFETY: a probe only reads the task's atomic state word, through a reference it owns
-// (the waker clone, itself `Send + Sync`).
-unsafe impl Send for CancelProbe {}
-// SAFETY: as above; `&CancelProbe` allows only that atomic read.
-unsafe impl Sync for CancelProbe {}
-
-impl CancelProbe {
-    /// Whether the task was cancelled (or has finished by being cancelled).
-    pub(crate) fn is_cancelled(&self) -> bool {
-        // `RawTask::header` needs a reference held: `_keep` is one.
-        self.raw.header().state.load().is_cancelled()
-    }
-}
-
 impl<T> JoinHandle<T> {
     /// Adopts the handle's reference. Only the task module creates handles, right after
     /// allocating a task whose output type is `T`.
     pub(super) fn new(raw: RawTask) -> JoinHandle<T> {
         JoinHandle { raw, _output: PhantomData }
-    }
-
-    /// A probe that tells, from any thread, whether this task has been cancelled (aborted
-    /// or shut down), even before a runtime thread has dropped its future: a
-    /// `spawn_blocking` job checks it so that it does not start work nobody will read.
-    pub(crate) fn cancel_probe(&self) -> CancelProbe {
-        // SAFETY: the handle holds a reference to the task for as long as it lives, which
-        // covers this borrowed waker; `clone` then takes a reference of its own.
-        let keep = unsafe { super::waker::WakerRef::new(self.raw.as_ptr()) }.clone();
-        CancelProbe { raw: self.raw, _keep: keep }
     }
 
     /// Cancels the task. Its future is dropped at the next chance, *on a runtime thread*,

@@ -48,7 +48,6 @@ mod tests;
 
 pub use builder::Builder;
 pub use coop::{unconstrained, Unconstrained};
-pub(crate) use join::CancelProbe;
 pub use join::{JoinError, JoinHandle};
 pub use yield_now::yield_now;
 
@@ -113,9 +112,11 @@ where
 /// Runs the blocking function `f` on a separate thread pool and returns a handle to its
 /// result, so that a blocking call does not stall the tasks on a runtime thread.
 ///
-/// A panic in `f` is caught and reported as [`JoinError::is_panic`]. `abort` cannot stop a
-/// blocking function once it runs (a thread cannot be interrupted); its result is then
-/// discarded.
+/// A panic in `f` is caught and reported as [`JoinError::is_panic`]. The handle resolves
+/// as soon as `f` returns, on the pool thread, even if no runtime thread is free to run
+/// anything. `abort` before `f` starts means `f` never runs (the handle gives
+/// `Err(cancelled)`); once `f` runs nothing can stop it (a thread cannot be interrupted),
+/// and the handle gives its result, as in tokio.
 ///
 /// # Panics
 ///
