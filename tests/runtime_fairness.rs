@@ -241,6 +241,69 @@ fn budget_makes_an_always_ready_socket_reader_take_turns() {
     }
 }
 
+/// Cooperative budget: timers spend it too. A loop of sleeps that are always already
+/// due (a zero sleep, here 2 000 of them) used to complete every one inline and never
+/// return to the scheduler, so on one thread nothing else ran until the loop ended.
+#[test]
+fn budget_makes_a_loop_of_due_sleeps_take_turns() {
+    const SLEEPS: usize = 2_000;
+    for (name, rt) in single_thread_runtimes() {
+        let progress = Arc::new(AtomicUsize::new(0));
+        let p = progress.clone();
+        let (seen, total) = progress_seen_by_a_later_task(&rt, name, progress, async move {
+            for _ in 0..SLEEPS {
+                clockwork::time::sleep(Duration::ZERO).await;
+                p.fetch_add(1, SeqCst);
+            }
+        });
+        assert_eq!(total, SLEEPS, "{name}");
+        assert!(seen < SLEEPS, "{name}: the other task ran only after all {SLEEPS} sleeps");
+    }
+}
+
+/// The same for an `Interval` catching up after a stall: its missed ticks are all due,
+/// and the burst must still take turns with other tasks.
+#[test]
+fn budget_makes_an_interval_catching_up_take_turns() {
+    const TICKS: usize = 300;
+    for (name, rt) in single_thread_runtimes() {
+        let progress = Arc::new(AtomicUsize::new(0));
+        let p = progress.clone();
+        let (seen, total) = progress_seen_by_a_later_task(&rt, name, progress, async move {
+            let mut interval = clockwork::time::interval(Duration::from_micros(100));
+            interval.tick().await;
+            // Blocks the thread on purpose: every later tick is now overdue.
+            std::thread::sleep(Duration::from_millis(40));
+            for _ in 0..TICKS {
+                interval.tick().await;
+                p.fetch_add(1, SeqCst);
+            }
+        });
+        assert_eq!(total, TICKS, "{name}");
+        assert!(seen < TICKS, "{name}: the other task ran only after the whole burst");
+    }
+}
+
+/// A timeout around a future that spends the whole budget on every poll (a loop of due
+/// sleeps) must still fire: the future goes first, so the timer is then looked at without
+/// the budget, or it would never be (as in tokio).
+#[test]
+fn a_timeout_fires_around_a_future_that_spends_the_whole_budget() {
+    common::within(60, || {
+        for (name, rt) in single_thread_runtimes() {
+            let busy = async {
+                loop {
+                    clockwork::time::sleep(Duration::ZERO).await;
+                }
+            };
+            let timed = async move { clockwork::time::timeout(Duration::from_millis(20), busy).await };
+            let result =
+                finishes(name, &rt, "the timeout", async move { clockwork::spawn(timed).await.unwrap() });
+            assert!(result.is_err(), "{name}: the loop never ends, so the timeout must fire");
+        }
+    });
+}
+
 /// A worker stuck in a long poll, with a task waiting in its run-next slot, must not stop
 /// the timers of the rest of the runtime. The free worker used to count the slot it cannot
 /// steal from as work, so it never parked in the driver: it looped at full CPU and no timer

@@ -5,8 +5,8 @@
 //! socket always has data (a fast peer on loopback) or whose channel is never empty never
 //! returns, and every other task on its thread starves, timers included. Async Rust has
 //! no preemption: the fix is a *budget*. Each poll of a task starts with [`BUDGET`] units;
-//! every socket operation and channel `send`/`recv` that completes spends one; once the
-//! budget is spent, the next such operation wakes its own task and returns `Pending`, as
+//! every socket operation, channel `send`/`recv` and timer (`Sleep`, hence `Interval`)
+//! that completes spends one; once the budget is spent, the next such operation wakes its own task and returns `Pending`, as
 //! [`yield_now`](super::yield_now) does, so the task goes to the back of the run queue.
 //!
 //! ```text
@@ -109,6 +109,17 @@ impl<F: Future> Future for Unconstrained<F> {
         let future = unsafe { self.map_unchecked_mut(|this| &mut this.future) };
         with_budget(None, || future.poll(cx))
     }
+}
+
+/// Whether the current poll has spent its budget (`false` outside a task's poll).
+pub(crate) fn budget_spent() -> bool {
+    REMAINING.with(Cell::get) == Some(0)
+}
+
+/// Runs `poll` with no limit, then puts the current budget back: for a timeout's timer,
+/// polled after a future that spent the whole budget (see `time/timeout.rs`).
+pub(crate) fn without_budget<R>(poll: impl FnOnce() -> R) -> R {
+    with_budget(None, poll)
 }
 
 /// Runs a budgeted operation: `Pending` (with the task woken, so it is polled again after

@@ -158,8 +158,23 @@ impl Sleep {
 impl Future for Sleep {
     type Output = ();
 
+    /// Spends one unit of the task's budget when it completes, and returns `Pending` (with
+    /// the task woken) if the budget is already spent, like a socket or a channel
+    /// (`task/coop.rs`). Without that, a loop whose sleeps are always already due (an
+    /// `Interval` catching up on missed ticks, `sleep_until` of a time always past, a
+    /// zero sleep) never returned to the scheduler, and on a current-thread runtime no
+    /// other task, timer or socket ever ran (found by a differential audit against
+    /// tokio, whose `Sleep` spends budget the same way).
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut(); // `Sleep` is `Unpin`: it holds no self-references
+        crate::task::coop::poll_budgeted(cx, |cx| this.poll_unbudgeted(cx))
+    }
+}
+
+impl Sleep {
+    /// [`Sleep::poll`]'s work, once the budget allows it.
+    fn poll_unbudgeted(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self;
         if this.elapsed {
             return Poll::Ready(());
         }

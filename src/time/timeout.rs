@@ -4,6 +4,10 @@
 //! `poll`. The inner future goes first, so a future that is ready at once wins even if the
 //! timeout is zero, and because `Sleep` registers lazily its timer is never created then.
 //!
+//! The budget (`task/coop.rs`) adds one rule: if the inner future spent the task's whole
+//! budget in this poll, the timer is polled without the budget, because it would otherwise
+//! yield for the budget on every poll and the timeout could never fire.
+//!
 //! The one subtle part is *pin projection*: `Timeout` is pinned, and the inner future may
 //! not be `Unpin`, so reaching it needs one `unsafe` line whose argument is spelled out
 //! below. Rejected alternative: `Box::pin` the inner future (safe, but an allocation per
@@ -13,6 +17,7 @@
 
 use super::error::Elapsed;
 use super::sleep::Sleep;
+use crate::task::coop;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -66,9 +71,18 @@ impl<F: Future> Future for Timeout<F> {
         let this = unsafe { self.get_unchecked_mut() };
         // SAFETY: `future` is structurally pinned, as argued above.
         let future = unsafe { Pin::new_unchecked(&mut this.future) };
+        let had_budget = !coop::budget_spent();
         if let Poll::Ready(output) = future.poll(cx) {
             return Poll::Ready(Ok(output));
         }
-        Pin::new(&mut this.delay).poll(cx).map(|()| Err(Elapsed::new()))
+        let delay = Pin::new(&mut this.delay);
+        if had_budget && coop::budget_spent() {
+            // The future spent the whole budget in this very poll (a stream that is always
+            // ready): the timer is still looked at, or a timeout around a busy future
+            // could never fire, since the future is polled first every time. As in tokio.
+            coop::without_budget(|| delay.poll(cx)).map(|()| Err(Elapsed::new()))
+        } else {
+            delay.poll(cx).map(|()| Err(Elapsed::new()))
+        }
     }
 }
