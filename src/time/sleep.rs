@@ -124,9 +124,20 @@ impl Sleep {
         self.deadline
     }
 
-    /// `true` once the sleep has completed.
+    /// `true` once the deadline has passed, whether or not the sleep has been polled
+    /// since, read from the runtime's clock (the one this sleep registered with, else the
+    /// current runtime's, else the system's). `false` for a sleep that never completes.
     pub fn is_elapsed(&self) -> bool {
-        self.elapsed
+        let Some(deadline) = self.deadline else { return self.elapsed };
+        self.elapsed || self.now() >= deadline
+    }
+
+    /// Now, by the clock this sleep's deadline is measured against.
+    fn now(&self) -> Instant {
+        match self.driver.clone().or_else(crate::runtime::context::driver_handle) {
+            Some(driver) => driver.time().clock().now(),
+            None => Instant::now(),
+        }
     }
 
     /// Moves the deadline (earlier, later, or into the past), even after the sleep

@@ -209,10 +209,14 @@ fn sleep_registers_on_first_poll_and_completes_when_the_driver_fires_it() {
     manual.advance(19);
     driver.park_timeout(&handle, Duration::ZERO);
     assert_eq!(wakes(&count), 0, "never early");
+    assert!(!sleep.is_elapsed());
     manual.advance(1);
+    assert!(sleep.is_elapsed(), "the deadline has passed, by the driver's clock, before any poll");
     driver.park_timeout(&handle, Duration::ZERO);
     assert_eq!(wakes(&count), 1);
     assert!(poll(&mut sleep, &waker).is_ready() && sleep.is_elapsed());
+    let never = Sleep::with_driver(None, handle.clone());
+    assert!(!never.is_elapsed());
 }
 
 /// Scenario 28: zero, past and "exactly now" deadlines complete on the first poll.
