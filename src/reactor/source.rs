@@ -20,12 +20,17 @@
 //! wins. Rejected alternative: re-checking with a second syscall after clearing, which
 //! costs a read per wait.
 //!
+//! **Who waits, and how they leave.** An `async` socket call's future keeps a [`Waiter`],
+//! the key of its own slot among the direction's waiters, and gives the slot back when it
+//! is dropped; a `poll_read` / `poll_write` (the `futures-io` traits), which has nowhere to
+//! keep a key, leaves only its waker, pruned as [`MAX_WAITERS`] explains.
+//!
 //! Next to read: `src/reactor/mod.rs`, the reactor that sets the readiness.
 
 use super::{event_key, Reactor};
 use crate::loom::sync::{Arc, Mutex};
 use crate::trace::{self, Kind};
-use crate::util::slab::Key;
+use crate::util::slab::{Key, Slab};
 use polling::{Event, PollMode};
 use std::future::poll_fn;
 use std::io;
@@ -42,18 +47,18 @@ pub(crate) enum Direction {
     Write = 1,
 }
 
-/// How many wakers one direction keeps before it looks for stale ones: a future dropped
-/// while it waited (a read cancelled by `timeout`) leaves its waker behind until the next
-/// event, and an idle socket may see none for a long time, while each stale waker keeps
-/// its finished task's memory alive. At this length, and then whenever the list doubles
-/// again, it is pruned: the wakers of finished tasks are dropped without waking anyone
-/// (`task::task_waker_finished`); live tasks' wakers are kept; other wakers (another
-/// executor's, a `block_on` root's), whose liveness cannot be read, are woken and dropped
-/// if more than this many of them are left (a spurious wake-up for any that still wait).
-/// Rejected: removing a waiter when its future is dropped (tokio's intrusive list), which
-/// needs a waiter identity per future, because two futures of one task share one waker;
-/// and (this file's first bound) waking the whole list at 64, which made 65 live tasks
-/// waiting on one direction wake each other for ever: 100 % CPU on an idle socket.
+/// How many *unkeyed* wakers (see [`DirectionState`]) one direction keeps before it looks
+/// for stale ones: a `poll_read` abandoned while it waited leaves its waker behind until
+/// the next event, and an idle socket may see none for a long time, while each stale
+/// waker keeps its finished task's memory alive. At this length, and then whenever the
+/// list doubles again, it is pruned: the wakers of finished tasks are dropped without
+/// waking anyone (`task::task_waker_finished`); live tasks' wakers are kept; other wakers
+/// (another executor's, a `block_on` root's), whose liveness cannot be read, are woken and
+/// dropped if more than this many of them are left (a spurious wake-up for any that still
+/// wait). The `async` operations do not need this: their waiters are keyed, and leave when
+/// their future is dropped. Rejected: (this file's first bound) waking the whole list at
+/// 64, which made 65 live tasks waiting on one direction wake each other for ever: 100 %
+/// CPU on an idle socket.
 pub(crate) const MAX_WAITERS: usize = 64;
 
 /// The state of one direction of one source.
@@ -65,10 +70,17 @@ struct DirectionState {
     ready: bool,
     /// How many readiness events this direction has received; see the module docs.
     tick: u64,
-    /// Tasks waiting for this direction. Usually zero or one; more when several tasks use
-    /// the same `&TcpStream` at once. Drained (capacity kept) at each event, so the
-    /// steady state allocates nothing. A waker whose future was dropped stays until the next
-    /// event (one spurious wake-up, never a hang) or until pruned (see [`MAX_WAITERS`]).
+    /// The waiters of the `async` operations ([`Registration::io`]): one slot per waiting
+    /// future, whose key the future keeps ([`Waiter`]). A future polled again replaces its
+    /// own waker; a future dropped takes its slot out. So the slab holds exactly the
+    /// futures that wait, however many there are and whatever their wakers are. Drained
+    /// (memory kept) at each event, which makes every key stale: a future still waiting
+    /// after that registers again.
+    waiters: Slab<Waker>,
+    /// The waiters of `poll_read` / `poll_write` (the `futures-io` traits), which have no
+    /// per-call state to keep a key in: wakers only, deduplicated with `will_wake`. A
+    /// waker whose poll was abandoned stays until the next event (one spurious wake-up,
+    /// never a hang) or until pruned (see [`MAX_WAITERS`]). Drained like `waiters`.
     wakers: Vec<Waker>,
     /// The length at which `wakers` is next pruned: [`MAX_WAITERS`], or twice what the
     /// last pruning kept (so live waiters beyond it cost one scan per doubling).
@@ -100,8 +112,23 @@ impl DirectionState {
 
     /// Moves every waiter into `wake_list` (an event, or shutdown).
     fn release_waiters(&mut self, wake_list: &mut Vec<Waker>) {
+        self.waiters.drain_into(wake_list);
         wake_list.append(&mut self.wakers);
         self.prune_at = MAX_WAITERS;
+    }
+
+    /// Stores `waker` for the waiting future whose slot is `*key` (a new slot if it has
+    /// none, or if an event made its key stale). Returns the waker it replaced, to be
+    /// dropped outside the lock.
+    fn wait_keyed(&mut self, key: &mut Option<Key>, waker: &Waker) -> Option<Waker> {
+        if let Some(stored) = key.and_then(|key| self.waiters.get_mut(key)) {
+            if stored.will_wake(waker) {
+                return None;
+            }
+            return Some(std::mem::replace(stored, waker.clone()));
+        }
+        *key = Some(self.waiters.insert(waker.clone()));
+        None
     }
 }
 
@@ -124,17 +151,26 @@ pub(crate) struct ReadyTick(u64);
 
 impl Source {
     pub(super) fn new() -> Source {
-        let direction = || DirectionState { ready: true, tick: 0, wakers: Vec::new(), prune_at: MAX_WAITERS };
+        let direction = || DirectionState {
+            ready: true,
+            tick: 0,
+            waiters: Slab::new(),
+            wakers: Vec::new(),
+            prune_at: MAX_WAITERS,
+        };
         let state = SourceState { directions: [direction(), direction()], shut_down: false };
         Source { state: Mutex::new(state) }
     }
 
-    /// Ready now: returns the tick to clear with. Not ready: stores `cx`'s waker (once per
-    /// task, thanks to `will_wake`) and returns `Pending`. After shutdown: an error.
+    /// Ready now: returns the tick to clear with. Not ready: stores `cx`'s waker, in the
+    /// slot `*key` names if the caller keeps a key (an `async` operation's [`Waiter`]),
+    /// else in the unkeyed list (once per task, thanks to `will_wake`), and returns
+    /// `Pending`. After shutdown: an error.
     pub(crate) fn poll_ready(
         &self,
         direction: Direction,
         cx: &mut Context<'_>,
+        key: Option<&mut Option<Key>>,
     ) -> Poll<io::Result<ReadyTick>> {
         let mut state = self.state.lock();
         if state.shut_down {
@@ -143,6 +179,12 @@ impl Source {
         let dir = &mut state.directions[direction as usize];
         if dir.ready {
             return Poll::Ready(Ok(ReadyTick(dir.tick)));
+        }
+        if let Some(key) = key {
+            let replaced = dir.wait_keyed(key, cx.waker());
+            drop(state);
+            drop(replaced); // outside the lock: dropping a waker may run foreign code
+            return Poll::Pending;
         }
         if dir.wakers.iter().any(|w| w.will_wake(cx.waker())) {
             return Poll::Pending;
@@ -157,6 +199,12 @@ impl Source {
             waker.wake(); // outside the lock, like every wake in the reactor
         }
         Poll::Pending
+    }
+
+    /// A waiting future went away: takes its slot out (a no-op if an event already did).
+    fn stop_waiting(&self, direction: Direction, key: Key) {
+        let removed = self.state.lock().directions[direction as usize].waiters.remove(key);
+        drop(removed); // outside the lock
     }
 
     /// The kernel said `WouldBlock`: forget the readiness, unless an event arrived since
@@ -257,18 +305,19 @@ impl<T: AsFd> Registration<T> {
         cx: &mut Context<'_>,
         op: impl FnMut(&T) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
-        crate::task::coop::poll_budgeted(cx, |cx| self.poll_io_unbudgeted(direction, cx, op))
+        crate::task::coop::poll_budgeted(cx, |cx| self.poll_io_unbudgeted(direction, cx, None, op))
     }
 
-    /// [`Registration::poll_io`] without the budget.
+    /// [`Registration::poll_io`] without the budget; `key` as in [`Source::poll_ready`].
     fn poll_io_unbudgeted<R>(
         &self,
         direction: Direction,
         cx: &mut Context<'_>,
+        mut key: Option<&mut Option<Key>>,
         mut op: impl FnMut(&T) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
         loop {
-            let tick = match self.source.poll_ready(direction, cx) {
+            let tick = match self.source.poll_ready(direction, cx, key.as_deref_mut()) {
                 Poll::Ready(Ok(tick)) => tick,
                 Poll::Ready(Err(error)) => return Poll::Ready(Err(error)),
                 Poll::Pending => return trace::io_pending(self.key.to_u64(), direction == Direction::Read),
@@ -284,13 +333,20 @@ impl<T: AsFd> Registration<T> {
         }
     }
 
-    /// The `async` form of [`Registration::poll_io`].
+    /// The `async` form of [`Registration::poll_io`], with a keyed waiter: while the
+    /// future waits it holds one slot of the direction's waiters, and dropping it (a read
+    /// cancelled by `timeout` or `select!`) gives the slot back at once.
     pub(crate) async fn io<R>(
         &self,
         direction: Direction,
         mut op: impl FnMut(&T) -> io::Result<R>,
     ) -> io::Result<R> {
-        poll_fn(|cx| self.poll_io(direction, cx, &mut op)).await
+        let mut waiter = Waiter { source: &self.source, direction, key: None };
+        poll_fn(|cx| {
+            let key = Some(&mut waiter.key);
+            crate::task::coop::poll_budgeted(cx, |cx| self.poll_io_unbudgeted(direction, cx, key, &mut op))
+        })
+        .await
     }
 
     /// The reactor this source is registered with (sockets accepted from a listener are
@@ -300,11 +356,29 @@ impl<T: AsFd> Registration<T> {
     }
 }
 
+/// An `async` operation's place among its direction's waiters: the key of its slot once
+/// it has waited. Dropping it takes the slot out, so a cancelled wait leaves nothing behind.
+struct Waiter<'a> {
+    source: &'a Source,
+    direction: Direction,
+    key: Option<Key>,
+}
+
+impl Drop for Waiter<'_> {
+    fn drop(&mut self) {
+        if let Some(key) = self.key {
+            self.source.stop_waiting(self.direction, key);
+        }
+    }
+}
+
 #[cfg(all(test, not(loom)))]
 impl<T: AsFd> Registration<T> {
-    /// How many wakers wait on `direction` (for tests of the waiter list).
+    /// How many wakers wait on `direction`, keyed and unkeyed (for tests of the waiters).
     pub(crate) fn waiting(&self, direction: Direction) -> usize {
-        self.source.state.lock().directions[direction as usize].wakers.len()
+        let state = self.source.state.lock();
+        let dir = &state.directions[direction as usize];
+        dir.waiters.len() + dir.wakers.len()
     }
 }
 

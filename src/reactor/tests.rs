@@ -123,17 +123,17 @@ fn event_between_would_block_and_clear_is_kept() {
     let source = Source::new();
     let (_count, waker) = counter(false);
     let mut cx = Context::from_waker(&waker);
-    let Poll::Ready(Ok(seen)) = source.poll_ready(Direction::Read, &mut cx) else {
+    let Poll::Ready(Ok(seen)) = source.poll_ready(Direction::Read, &mut cx, None) else {
         panic!("a new source starts ready")
     };
     // ... the read says WouldBlock here, and before we clear, the reactor reports data:
     source.set_ready(true, false, &mut Vec::new());
     source.clear_ready(Direction::Read, seen);
-    assert!(source.poll_ready(Direction::Read, &mut cx).is_ready(), "the newer event stands");
+    assert!(source.poll_ready(Direction::Read, &mut cx, None).is_ready(), "the newer event stands");
     // Without an intervening event the clear does take effect.
-    let Poll::Ready(Ok(now)) = source.poll_ready(Direction::Read, &mut cx) else { unreachable!() };
+    let Poll::Ready(Ok(now)) = source.poll_ready(Direction::Read, &mut cx, None) else { unreachable!() };
     source.clear_ready(Direction::Read, now);
-    assert!(source.poll_ready(Direction::Read, &mut cx).is_pending());
+    assert!(source.poll_ready(Direction::Read, &mut cx, None).is_pending());
 }
 
 #[test]
@@ -352,4 +352,43 @@ fn abandoned_foreign_wakers_are_bounded() {
     }
     assert!(longest <= 2 * source::MAX_WAITERS, "{longest} wakers kept for one direction");
     assert!(counters.iter().all(|c| c.wakes.load(SeqCst) <= 1), "each woken at most once");
+}
+
+/// The `async` operations keep a keyed slot per waiting future. Many live futures with
+/// foreign wakers (here 5 × `MAX_WAITERS` `recv`s, each polled with its own counting
+/// waker, as `FuturesUnordered` or `join_all` give their children) wait without waking
+/// each other; dropping half of them takes exactly their slots out; polling the rest
+/// again adds nothing; one event wakes each survivor once. (Unkeyed, more than
+/// `MAX_WAITERS` such wakers were woken and dropped at every pruning, re-registered at
+/// once, and pruned again: a differential audit measured 55–96 % CPU on an idle socket.)
+#[test]
+fn keyed_waiters_leave_with_their_future_and_never_wake_each_other() {
+    let reactor = Arc::new(Reactor::new().unwrap());
+    let (a, b) = udp_pair();
+    let addr = a.local_addr().unwrap();
+    let reg = Registration::new(reactor.clone(), a).unwrap();
+    let n = 5 * source::MAX_WAITERS;
+    let mut buffers = vec![[0u8; 64]; n];
+    let mut futures: Vec<_> = buffers
+        .iter_mut()
+        .map(|buf| Box::pin(reg.io(Direction::Read, move |s| s.recv(&mut buf[..]))))
+        .collect();
+    let wakers: Vec<_> = (0..n).map(|_| counter(false)).collect();
+    fn poll_all<F: Future>(futures: &mut [std::pin::Pin<Box<F>>], wakers: &[(Arc<Counter>, Waker)]) {
+        for (future, (_, waker)) in futures.iter_mut().zip(wakers) {
+            assert!(future.as_mut().poll(&mut Context::from_waker(waker)).is_pending());
+        }
+    }
+    poll_all(&mut futures, &wakers);
+    assert_eq!(reg.waiting(Direction::Read), n);
+    futures.truncate(n / 2); // the other half is cancelled
+    assert_eq!(reg.waiting(Direction::Read), n / 2, "a dropped future takes its slot out");
+    poll_all(&mut futures, &wakers);
+    assert_eq!(reg.waiting(Direction::Read), n / 2, "polled again: the same slots");
+    assert!(wakers.iter().all(|(c, _)| c.wakes.load(SeqCst) == 0), "nobody was woken without an event");
+    b.send_to(b"hi", addr).unwrap();
+    reactor.wait(Some(Duration::from_secs(10))).unwrap();
+    let woken: Vec<_> = wakers.iter().map(|(c, _)| c.wakes.load(SeqCst)).collect();
+    assert_eq!(woken, [vec![1; n / 2], vec![0; n / 2]].concat(), "each waiting future woken once");
+    assert_eq!(reg.waiting(Direction::Read), 0);
 }

@@ -317,8 +317,18 @@ impl<T> Slab<T> {
     /// generation).
     pub(crate) fn drain(&mut self) -> Vec<T> {
         let mut values = Vec::with_capacity(self.len);
+        self.drain_into(&mut values);
+        values
+    }
+
+    /// [`Slab::drain`] into `out`, for a caller that drains often and keeps one buffer (the
+    /// reactor, at every readiness event). Keeps the slots' memory for the next values.
+    pub(crate) fn drain_into(&mut self, out: &mut Vec<T>) {
+        if self.len == 0 {
+            return; // every slot is vacant, and every key to one is stale already
+        }
         for slot in &mut self.slots {
-            values.extend(slot.value.take());
+            out.extend(slot.value.take());
             // Every key to a slot that held a value, or was detached, must go stale; for
             // a slot that was vacant already, a step more is harmless.
             slot.generation = slot.generation.wrapping_add(1);
@@ -332,7 +342,6 @@ impl<T> Slab<T> {
         }
         self.occupied.fill(0);
         self.len = 0;
-        values
     }
 }
 
