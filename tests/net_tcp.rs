@@ -256,3 +256,32 @@ fn a_burst_of_connects_fits_in_the_listen_backlog() {
         assert_eq!(accepted, 300);
     });
 }
+
+/// `lookup_host` resolves on the blocking pool: a resolver that blocks until another task
+/// of the same runtime has run does not stall that runtime (resolved on the runtime's
+/// thread, as `connect` does with a name, it would deadlock on current-thread).
+#[test]
+fn lookup_host_resolves_off_the_runtime_threads() {
+    struct WaitsForATask(std::sync::Mutex<std::sync::mpsc::Receiver<()>>);
+    impl std::net::ToSocketAddrs for WaitsForATask {
+        type Iter = std::vec::IntoIter<std::net::SocketAddr>;
+        fn to_socket_addrs(&self) -> std::io::Result<Self::Iter> {
+            let rx = self.0.lock().unwrap();
+            rx.recv_timeout(std::time::Duration::from_secs(10)).map_err(std::io::Error::other)?;
+            Ok(vec!["127.0.0.1:9".parse().unwrap()].into_iter())
+        }
+    }
+    common::within(60, || {
+        common::on_both(|name, rt| {
+            let (tx, rx) = std::sync::mpsc::channel();
+            let resolved = rt.block_on(async move {
+                clockwork::spawn(async move { tx.send(()).unwrap() });
+                clockwork::net::lookup_host(WaitsForATask(std::sync::Mutex::new(rx))).await
+            });
+            let addrs: Vec<_> = resolved.unwrap_or_else(|e| panic!("{name}: {e}")).collect();
+            assert_eq!(addrs, ["127.0.0.1:9".parse().unwrap()], "{name}");
+            let local = rt.block_on(clockwork::net::lookup_host(String::from("localhost:80"))).unwrap();
+            assert!(local.into_iter().all(|a| a.ip().is_loopback() && a.port() == 80), "{name}");
+        });
+    });
+}

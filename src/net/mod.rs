@@ -27,9 +27,10 @@
 //! std on the calling thread. A literal address (`"127.0.0.1:8080"`, a `SocketAddr`,
 //! `("::1", 80)`) is only parsed, but a host *name* (`"example.com:80"`) goes to the
 //! system resolver, which may wait on the network. If that can be slow, resolve it first
-//! with `task::spawn_blocking(move || addr.to_socket_addrs())` and pass the result. tokio
-//! instead defines its own `ToSocketAddrs` that resolves names on its blocking pool; that
-//! trait would refuse some argument types std accepts, so this crate keeps std's.
+//! with [`lookup_host`], which asks the resolver on the blocking pool, and pass the
+//! result. tokio instead defines its own `ToSocketAddrs` that resolves names on its
+//! blocking pool; that trait would refuse some argument types std accepts, so this crate
+//! keeps std's.
 //!
 //! ```
 //! use clockwork::net::{TcpListener, TcpStream};
@@ -64,6 +65,37 @@ mod udp;
 pub use tcp::{TcpListener, TcpStream};
 #[cfg(not(loom))]
 pub use udp::UdpSocket;
+
+/// Resolves `host` (a `"name:port"` string, a `(name, port)` pair, or anything else std
+/// can resolve) to its socket addresses on the runtime's blocking pool, so that a slow
+/// system resolver stalls no runtime thread. The same name as tokio's, so code moves over;
+/// `host` must be `Send + 'static` because another thread resolves it (pass a `String`).
+///
+/// ```
+/// clockwork::block_on(async {
+///     let addrs: Vec<_> = clockwork::net::lookup_host("127.0.0.1:80").await?.collect();
+///     assert_eq!(addrs, ["127.0.0.1:80".parse().unwrap()]);
+///     std::io::Result::Ok(())
+/// })
+/// .unwrap();
+/// ```
+///
+/// # Panics
+///
+/// Panics when called outside a runtime (it needs the runtime's blocking pool).
+#[cfg(not(loom))]
+pub async fn lookup_host<T>(host: T) -> std::io::Result<impl Iterator<Item = std::net::SocketAddr>>
+where
+    T: std::net::ToSocketAddrs + Send + 'static,
+{
+    let lookup =
+        crate::task::spawn_blocking(move || host.to_socket_addrs().map(|addrs| addrs.collect::<Vec<_>>()));
+    match lookup.await {
+        Ok(result) => result.map(Vec::into_iter),
+        Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+        Err(_) => Err(crate::reactor::runtime_gone()),
+    }
+}
 
 /// Resolves `addr` to a list of socket addresses, failing if there are none.
 ///

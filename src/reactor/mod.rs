@@ -41,7 +41,7 @@ mod source;
 #[cfg(test)]
 pub(crate) mod tests;
 
-pub(crate) use source::{Direction, Registration};
+pub(crate) use source::{runtime_gone, Direction, Registration};
 
 use crate::loom::sync::{Arc, Mutex};
 use crate::trace::{self, Kind};
