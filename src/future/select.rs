@@ -38,6 +38,46 @@ pub enum Either<L, R> {
     Right(R),
 }
 
+impl<L, R> Either<L, R> {
+    /// `true` for [`Either::Left`].
+    pub fn is_left(&self) -> bool {
+        matches!(self, Either::Left(_))
+    }
+
+    /// `true` for [`Either::Right`].
+    pub fn is_right(&self) -> bool {
+        matches!(self, Either::Right(_))
+    }
+}
+
+/// Two futures of one output type, chosen at run time, as one future (as the `futures`
+/// crate's `Either` is): `if fast { Either::Left(a) } else { Either::Right(b) }.await`.
+///
+/// ```
+/// use clockwork::future::Either;
+/// # clockwork::block_on(async {
+/// for fast in [true, false] {
+///     let n = if fast { Either::Left(async { 1 }) } else { Either::Right(async { 2 }) }.await;
+///     assert_eq!(n, if fast { 1 } else { 2 });
+/// }
+/// # });
+/// ```
+impl<L: Future, R: Future<Output = L::Output>> Future for Either<L, R> {
+    type Output = L::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<L::Output> {
+        // SAFETY: pin projection to the one field of the variant. `Either` has no `Drop`
+        // impl and no method that moves its field out through a pinned `Either`, so a
+        // pinned `Either` keeps its future in place; it is `Unpin` only when both are.
+        unsafe {
+            match self.get_unchecked_mut() {
+                Either::Left(future) => Pin::new_unchecked(future).poll(cx),
+                Either::Right(future) => Pin::new_unchecked(future).poll(cx),
+            }
+        }
+    }
+}
+
 /// Polls `a` and `b`; resolves to the output of the first one ready, dropping the other.
 ///
 /// ```
@@ -125,4 +165,34 @@ pub fn select_start(branches: usize) -> usize {
         x
     });
     x as usize % branches.max(1)
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::Either;
+    use futures_task::noop_waker_ref;
+    use std::future::Future;
+    use std::task::{Context, Poll};
+
+    /// `Either` as a future polls the variant it holds, pinned in place (Miri checks the
+    /// projection: the async blocks are `!Unpin` and hold a reference to their own state).
+    #[test]
+    fn either_polls_the_future_it_holds() {
+        let mut cx = Context::from_waker(noop_waker_ref());
+        for left in [true, false] {
+            let future = if left {
+                Either::Left(async {
+                    let x = 1;
+                    let r = &x;
+                    std::future::ready(()).await;
+                    *r
+                })
+            } else {
+                Either::Right(async { 2 })
+            };
+            assert_eq!(future.is_left(), left);
+            let mut future = std::pin::pin!(future);
+            assert_eq!(future.as_mut().poll(&mut cx), Poll::Ready(if left { 1 } else { 2 }));
+        }
+    }
 }
