@@ -171,7 +171,7 @@ fn between_tasks(tour: &mut Narrator, rt: &Runtime) {
     tour.chapter(
         rt,
         "7. a blocking call",
-        "spawn_blocking runs on another thread, which wakes the task.",
+        "spawn_blocking: a pool thread polls the task itself; its completion wakes the awaiting one.",
         async {
             let blocking = task::Builder::new().name("blocking read").spawn_blocking(|| {
                 std::thread::sleep(Duration::from_millis(3)); // stands for a blocking file read

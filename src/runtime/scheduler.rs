@@ -94,7 +94,9 @@ impl Handle {
             f()
         });
         let (join, notified) = self.owned().bind(future, self.clone());
-        trace::spawned(&self.driver().trace, join.id(), name, notified.is_some());
+        // Not "queued": it goes to the pool's queue, not a run queue (the trace then shows
+        // it spawned here and polled on a pool thread).
+        trace::spawned(&self.driver().trace, join.id(), name, false);
         // The task's first (and only) queue entry goes to the pool, whose thread polls it:
         // see `blocking.rs`, "A job is a task".
         if let Some(notified) = notified {
