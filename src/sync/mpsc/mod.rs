@@ -140,6 +140,10 @@ impl<T> Drop for Sender<T> {
 /// | `Some` | `None` | not started: the first poll queues the value, or joins the line |
 /// | `Some` | `Some` | waiting in line, perhaps already holding a permit (a reserved slot) |
 /// | `None` | `None` | done: `Ready` was returned |
+/// | `None` | `Some` | a poll is inside the channel, or it panicked there (a waker's `clone` or `wake`); `Drop` still leaves the line |
+///
+/// The one way a value leaves without `Ready`: the receiver's waker panics in the very
+/// poll that queued the value (the panic reaches the sender, as it does in `try_send`).
 ///
 /// ```text
 ///  start --free slot----------------------------------------> Ready(Ok)
