@@ -1,34 +1,49 @@
 //! The shared part of an `mpsc` channel: a bounded queue and a line of waiting senders,
 //! all behind one mutex.
 //!
-//! **What this file teaches: hand-off instead of wake-and-retry.** When the queue is full, a
-//! sender does not keep its value and retry later. It parks the value *in the channel*, at
-//! the back of the `waiting` line, together with its waker. When the receiver takes a value
-//! out, it moves the oldest parked value into the freed slot itself, then wakes that
-//! sender, whose only remaining job is to report `Ok`. Three properties follow for free:
+//! **What this file teaches: reserve the slot, let the sender fill it.** When the queue is
+//! full, a sender joins the back of a line of waiting senders with its waker, and *keeps its
+//! value*. When the receiver takes a value out, it does not leave the freed slot to whoever
+//! asks next: it reserves it for the oldest waiting sender (a *permit*), then wakes that
+//! sender, which queues its value on its next poll. Four properties follow:
 //!
-//! * **FIFO fairness**: senders get slots in the order they started waiting; a newcomer
-//!   cannot overtake the line, because `try_send` sees the queue still full.
-//! * **No lost or stranded wake-ups**: a wake-up means "your value was delivered", so a
-//!   sender future dropped after being woken has nothing to pass on. (The usual design,
-//!   wake one waiter and let it retry, must forward the wake-up when that waiter gives up.)
-//! * **Close returns values**: after `close`, parked values stay parked, and each sender
-//!   takes its own value back as `SendError`.
+//! * **FIFO fairness**: a reserved slot counts as taken, so a newcomer's `try_send` sees the
+//!   channel full and cannot overtake the line; senders get slots in the order they came.
+//! * **Cancel safety**: a value leaves the `send` future only in the poll that returns
+//!   `Ready`. A send dropped before that has sent nothing; so `send` can lose a `select!`.
+//! * **No lost slot, no lost wake-up**: the slot and the wake-up travel together. A sender
+//!   dropped while it holds a permit passes the permit to the next in line (and wakes it),
+//!   or, with nobody waiting, gives the slot back to the channel (`cancel_waiting`).
+//! * **Close returns values**: after `close`, every waiting sender, permit or not, leaves
+//!   the line with its own value as `SendError`.
+//!
+//! The line itself, and a waiting sender's life in a transition table, are in `line.rs`.
 //!
 //! **Locking rules.** We never run user code under the lock: `Waker::clone`, `wake`, and the
 //! destructors of wakers and values are all called after the guard is dropped. (A waker or
 //! a value's `Drop` could re-enter this channel and deadlock, or panic mid-update.) The
-//! shortcut admitted: a receiver that finds the queue empty, and a sender that finds it
-//! full against the `full` hint, lock twice, so they can clone their waker in between.
+//! shortcut admitted: a receiver that finds the queue empty, a sender that finds it full
+//! against the `full` hint, and a waiting sender polled with a new waker lock twice, so
+//! they can clone their waker in between.
 //!
-//! Rejected alternative: a lock-free queue plus a semaphore (tokio's design). Faster under
-//! heavy multi-core contention, but an order of magnitude more code to read and to model.
+//! Rejected alternatives:
 //!
-//! Next to read: `src/future/mod.rs`.
+//! * *The receiver moves the oldest parked value into the freed slot itself* (this
+//!   channel's first design). The woken sender then needs no lock and has no wake-up to pass
+//!   on; but it is not cancel-safe. Once moved, the value is received even if the `send`
+//!   future is dropped before it reports `Ok`, so a producer retrying `send` in a `select!`
+//!   against a timeout delivered duplicates (found by a differential audit against tokio).
+//! * *Wake the oldest sender and let it retry `try_send`*, with no reservation: a newcomer
+//!   can take the slot first, and a woken sender that gives up must forward its wake-up.
+//! * *A lock-free queue plus a semaphore* (tokio's design, whose permits we borrow): faster
+//!   under heavy multi-core contention, but an order of magnitude more code to read and model.
+//!
+//! Next to read: `line.rs`.
 
 use super::error::{TryRecvError, TrySendError};
-use crate::loom::sync::atomic::Ordering::{Acquire, Relaxed, Release};
-use crate::loom::sync::atomic::{AtomicBool, AtomicU64};
+use super::line::{Line, Ticket};
+use crate::loom::sync::atomic::AtomicBool;
+use crate::loom::sync::atomic::Ordering::Relaxed;
 use crate::loom::sync::{Mutex, MutexGuard};
 use crate::util::panic::discard;
 use std::any::Any;
@@ -40,26 +55,21 @@ use std::task::{Poll, Waker};
 #[derive(Debug)]
 pub(super) struct Chan<T> {
     state: Mutex<State<T>>,
-    /// Every ticket below this number has been handed off. Parked values are served
-    /// strictly in ticket order (a deli counter), so this one number tells a woken sender
-    /// "you were served" without taking the lock. Written only under the lock.
-    served: AtomicU64,
-    /// A hint, kept equal to "the queue is full" under the lock and read without it. It only
+    /// A hint, kept equal to "no free slot" under the lock and read without it. It only
     /// picks which path `send_or_park` tries first; the lock decides the truth.
     full: AtomicBool,
 }
 
 #[derive(Debug)]
 struct State<T> {
-    /// Values ready for the receiver, oldest first. `queue.len() <= capacity`.
+    /// Values ready for the receiver, oldest first.
     queue: VecDeque<T>,
     capacity: usize,
-    /// Senders waiting for room, oldest first, each with its parked value.
-    /// # Invariant
-    /// Non-empty only while the queue is full (or after `close`), and sorted by ticket.
-    waiting: VecDeque<Parked<T>>,
-    /// The ticket the next parked sender gets; tickets only grow, so `waiting` stays sorted.
-    next_ticket: u64,
+    /// Senders waiting for room, oldest first; the first few hold a permit (`line.rs`).
+    /// # Invariants
+    /// * `queue.len() + line.granted() <= capacity`: a reserved slot is a taken slot;
+    /// * senders without a permit wait only while that sum is `capacity` (or after `close`).
+    line: Line,
     /// The receiver's waker while it waits for a value; taken by whoever wakes it.
     rx_waker: Option<Waker>,
     /// Live `Sender` handles. At zero, an empty queue means "no more values, ever".
@@ -68,19 +78,6 @@ struct State<T> {
     closed: bool,
 }
 
-/// A sender waiting for room, with the value it wants to send.
-#[derive(Debug)]
-struct Parked<T> {
-    ticket: u64,
-    value: T,
-    /// `None` once taken by `close` (which wakes it).
-    waker: Option<Waker>,
-}
-
-/// A parked sender's handle on its place in line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Ticket(u64);
-
 /// How a `send` started.
 #[derive(Debug)]
 pub(super) enum SendStart<T> {
@@ -88,18 +85,18 @@ pub(super) enum SendStart<T> {
     Sent,
     /// The receiver is closed: here is the value back.
     Closed(T),
-    /// The queue was full: the value waits in line under this ticket.
-    Parked(Ticket),
+    /// The channel was full: the sender waits in line under this ticket; here is its value.
+    Waiting(Ticket, T),
 }
 
-/// What happened to a parked sender.
+/// What a waiting sender finds when it is polled again.
 #[derive(Debug)]
-pub(super) enum ParkedOutcome<T> {
-    /// Still in line (its waker was updated).
-    Waiting,
-    /// The receiver moved the value into the queue.
-    Delivered,
-    /// The receiver closed: here is the value back.
+pub(super) enum Turn<T> {
+    /// No permit yet: still in line (its waker is up to date); here is the value back.
+    Waiting(T),
+    /// It held a permit: the value is queued, and the sender has left the line.
+    Sent,
+    /// The receiver closed: the sender has left the line; here is the value back.
     Closed(T),
 }
 
@@ -114,7 +111,7 @@ fn wake(waker: Option<Waker>) {
 /// every sender behind it), and returns the first panic for the caller to re-raise once
 /// its own work is done; later ones are discarded.
 #[must_use]
-fn wake_all(wakers: Vec<Waker>) -> Option<Box<dyn Any + Send>> {
+fn wake_all(wakers: impl IntoIterator<Item = Waker>) -> Option<Box<dyn Any + Send>> {
     let mut first_panic = None;
     for waker in wakers {
         if let Err(panic) = catch_unwind(AssertUnwindSafe(|| waker.wake())) {
@@ -127,6 +124,16 @@ fn wake_all(wakers: Vec<Waker>) -> Option<Box<dyn Any + Send>> {
     first_panic
 }
 
+/// Re-raises a waker's panic in a destructor, unless this thread is already unwinding: a
+/// second panic there would abort the process, so the waker's is discarded instead.
+fn reraise_unless_unwinding(panic: Option<Box<dyn Any + Send>>) {
+    match panic {
+        Some(panic) if std::thread::panicking() => discard(panic),
+        Some(panic) => resume_unwind(panic),
+        None => {}
+    }
+}
+
 impl<T> Chan<T> {
     /// A channel for `capacity >= 1` values, with one sender.
     pub(super) fn new(capacity: usize) -> Self {
@@ -134,13 +141,12 @@ impl<T> Chan<T> {
             // Grown on demand: a channel of capacity 1 000 000 need not allocate it upfront.
             queue: VecDeque::new(),
             capacity,
-            waiting: VecDeque::new(),
-            next_ticket: 0,
+            line: Line::default(),
             rx_waker: None,
             senders: 1,
             closed: false,
         };
-        Chan { state: Mutex::new(state), served: AtomicU64::new(0), full: AtomicBool::new(false) }
+        Chan { state: Mutex::new(state), full: AtomicBool::new(false) }
     }
 
     fn lock(&self) -> MutexGuard<'_, State<T>> {
@@ -149,13 +155,13 @@ impl<T> Chan<T> {
 
     // ===== sending side =====
 
-    /// Pushes `value` if there is room and the receiver is open; wakes the receiver.
+    /// Pushes `value` if a slot is free and the receiver is open; wakes the receiver.
     pub(super) fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
         let state = self.lock();
         if state.closed {
             return Err(TrySendError::Closed(value));
         }
-        if state.queue.len() == state.capacity {
+        if state.is_full() {
             // Also true whenever senders are waiting: newcomers queue behind them.
             return Err(TrySendError::Full(value));
         }
@@ -163,9 +169,9 @@ impl<T> Chan<T> {
         Ok(())
     }
 
-    /// `try_send`, and if the queue is full, parks the value at the back of the line.
+    /// `try_send`, and if the channel is full, joins the back of the line.
     ///
-    /// Parking needs a clone of the waker, made before taking the lock. When the queue is
+    /// Waiting needs a clone of the waker, made before taking the lock. When the channel is
     /// probably full (the hint), we clone first and lock once; otherwise we try without the
     /// clone and, if that fails, clone and lock a second time.
     pub(super) fn send_or_park(&self, value: T, waker: &Waker) -> SendStart<T> {
@@ -178,26 +184,24 @@ impl<T> Chan<T> {
                 Err(TrySendError::Full(value)) => value,
             }
         };
-        let waker = Some(waker.clone()); // user code: before taking the lock
+        let waker = waker.clone(); // user code: before taking the lock
         let mut state = self.lock();
         if state.closed {
             drop(state);
             return SendStart::Closed(value);
         }
-        if state.queue.len() < state.capacity {
+        if !state.is_full() {
             // There was room after all (the hint was stale, or the receiver was quick).
             self.push_and_wake(state, value);
             drop(waker);
             return SendStart::Sent;
         }
-        let ticket = state.next_ticket;
-        state.next_ticket += 1;
-        state.waiting.push_back(Parked { ticket, value, waker });
-        SendStart::Parked(Ticket(ticket))
+        let ticket = state.line.join(waker);
+        SendStart::Waiting(ticket, value)
     }
 
-    /// Queues `value` (the caller checked there is room), then wakes a waiting receiver
-    /// once the lock is released.
+    /// Queues `value` (the caller checked there is a slot for it), then wakes a waiting
+    /// receiver once the lock is released.
     fn push_and_wake(&self, mut state: MutexGuard<'_, State<T>>, value: T) {
         state.queue.push_back(value);
         self.update_full_hint(&state);
@@ -206,37 +210,69 @@ impl<T> Chan<T> {
         wake(receiver);
     }
 
-    /// A parked sender checks on its value; while it waits, `waker` replaces its old one.
-    pub(super) fn check_parked(&self, ticket: Ticket, waker: &Waker) -> ParkedOutcome<T> {
-        if self.was_served(ticket) {
-            return ParkedOutcome::Delivered; // the common case after a wake-up: no lock
+    /// A waiting sender is polled again, with its value. With a permit, the value is queued
+    /// (`Sent`); after `close`, the value comes back (`Closed`); otherwise the sender stays
+    /// in line, and `waker` is the one a permit will wake.
+    pub(super) fn poll_waiting(&self, ticket: Ticket, value: T, waker: &Waker) -> Turn<T> {
+        let state = self.lock();
+        if state.closed || state.line.has_permit(ticket) {
+            return self.leave_line(state, ticket, value);
         }
-        let new_waker = waker.clone(); // user code: before taking the lock
+        if state.line.wakes(ticket, waker) {
+            return Turn::Waiting(value); // polled again by the same task: nothing to update
+        }
+        // A new waker (the future moved to another task). Clone it outside the lock, then
+        // look again: a permit or `close` may have come in between.
+        drop(state);
+        let new_waker = waker.clone();
         let mut state = self.lock();
-        let Some(index) = state.find(ticket) else {
-            drop(state);
-            return ParkedOutcome::Delivered; // `new_waker` is dropped after the guard
-        };
-        if state.closed {
-            let parked = state.waiting.remove(index).expect("index from find");
-            drop(state);
-            return ParkedOutcome::Closed(parked.value); // `parked.waker` is `None` after close
+        if state.closed || state.line.has_permit(ticket) {
+            let turn = self.leave_line(state, ticket, value);
+            drop(new_waker); // after the guard is gone
+            return turn;
         }
-        let old = state.waiting[index].waker.replace(new_waker);
+        let old = state.line.set_waker(ticket, new_waker);
         drop(state);
         drop(old); // a waker's drop is user code too
-        ParkedOutcome::Waiting
+        Turn::Waiting(value)
     }
 
-    /// A parked sender gives up (its future was dropped): its value leaves the line.
-    pub(super) fn cancel_parked(&self, ticket: Ticket) {
-        if self.was_served(ticket) {
-            return; // delivered: nothing of ours is left in line
+    /// Takes the sender out of line and finishes its send (it holds a permit, or the channel
+    /// is closed): with its permit, the value fills the reserved slot; after `close`, the
+    /// value goes back to the sender.
+    fn leave_line(&self, mut state: MutexGuard<'_, State<T>>, ticket: Ticket, value: T) -> Turn<T> {
+        let left = state.line.leave(ticket).expect("the caller saw it in line");
+        if state.closed {
+            // A permit is void now: the receiver will take no more values.
+            self.update_full_hint(&state);
+            drop(state);
+            drop(left.waker); // its waker's drop is user code
+            return Turn::Closed(value);
         }
+        debug_assert!(left.had_permit, "only a permit or close ends the wait");
+        // The reserved slot becomes a queued value: `queue.len() + granted` is unchanged.
+        self.push_and_wake(state, value);
+        Turn::Sent
+    }
+
+    /// A waiting sender gives up (its future was dropped) and leaves the line. If it held a
+    /// permit, the reserved slot goes to the next sender without one, who is woken, or, with
+    /// nobody waiting, back to the channel. Dropping the permit instead would lose a slot for
+    /// good, and leave the next sender waiting for a wake-up nobody sends.
+    ///
+    /// This runs in the `send` future's `Drop`, perhaps during unwinding: there, a panic of
+    /// the next sender's waker is discarded rather than aborting the process.
+    pub(super) fn cancel_waiting(&self, ticket: Ticket) {
         let mut state = self.lock();
-        let parked = state.find(ticket).and_then(|index| state.waiting.remove(index));
+        let Some(left) = state.line.leave(ticket) else {
+            // Already out of line: its value was queued, then the receiver's waker panicked
+            // before the poll could report `Ready`.
+            return;
+        };
+        let next = if left.had_permit { self.grant_next(&mut state) } else { None };
         drop(state);
-        drop(parked); // the value and waker are dropped outside the lock
+        drop(left.waker); // user code, now that the guard is gone
+        reraise_unless_unwinding(wake_all(next));
     }
 
     /// One more `Sender`.
@@ -245,6 +281,9 @@ impl<T> Chan<T> {
     }
 
     /// One `Sender` fewer; the last one wakes the receiver so it can see the end.
+    ///
+    /// No permit can be outstanding here for this sender: a `send` future borrows its
+    /// `Sender`, so it was dropped (and passed its permit on) before the `Sender` was.
     pub(super) fn drop_sender(&self) {
         let mut state = self.lock();
         state.senders -= 1;
@@ -260,25 +299,14 @@ impl<T> Chan<T> {
 
     // ===== receiving side =====
 
-    /// Takes the oldest value; the freed slot goes to the oldest parked sender, if any.
+    /// Takes the oldest value; the freed slot is reserved for the oldest waiting sender.
     pub(super) fn try_recv(&self) -> Result<T, TryRecvError> {
         let mut state = self.lock();
         let Some(value) = state.queue.pop_front() else {
             let ended = state.senders == 0 || state.closed;
             return Err(if ended { TryRecvError::Disconnected } else { TryRecvError::Empty });
         };
-        let mut sender = None;
-        if !state.closed {
-            if let Some(parked) = state.waiting.pop_front() {
-                // Hand-off: the freed slot is theirs. Then tell them, without the lock:
-                // Release pairs with the Acquire in `was_served` (nothing else to publish,
-                // but the pair keeps the reasoning simple).
-                state.queue.push_back(parked.value);
-                self.served.store(parked.ticket + 1, Release);
-                sender = parked.waker;
-            }
-        }
-        self.update_full_hint(&state);
+        let sender = self.grant_next(&mut state);
         drop(state);
         wake(sender);
         Ok(value)
@@ -310,7 +338,7 @@ impl<T> Chan<T> {
         Poll::Pending
     }
 
-    /// Stops all sends; parked senders are woken to take their values back. Values already
+    /// Stops all sends; waiting senders are woken to take their values back. Values already
     /// queued can still be received.
     pub(super) fn close(&self) {
         if let Some(panic) = wake_all(self.close_and_take_wakers()) {
@@ -318,12 +346,12 @@ impl<T> Chan<T> {
         }
     }
 
-    /// Marks the channel closed and takes the parked senders' wakers, to be woken outside
-    /// the lock.
+    /// Marks the channel closed and takes the waiting senders' wakers, to be woken outside
+    /// the lock. (Senders holding a permit have no waker left: they were woken already.)
     fn close_and_take_wakers(&self) -> Vec<Waker> {
         let mut state = self.lock();
         state.closed = true;
-        state.waiting.iter_mut().filter_map(|p| p.waker.take()).collect()
+        state.line.take_wakers()
     }
 
     /// The receiver is gone: close, and drop every queued value (outside the lock).
@@ -341,24 +369,24 @@ impl<T> Chan<T> {
         let panic = wake_all(senders);
         drop(queued);
         drop(waker);
-        match panic {
-            Some(panic) if std::thread::panicking() => discard(panic),
-            Some(panic) => resume_unwind(panic),
-            None => {}
-        }
-    }
-}
-
-impl<T> Chan<T> {
-    /// Whether the parked value under `ticket` was moved into the queue.
-    fn was_served(&self, ticket: Ticket) -> bool {
-        self.served.load(Acquire) > ticket.0
+        reraise_unless_unwinding(panic);
     }
 
-    /// Refreshes the `full` hint after the queue changed (called under the lock). It writes
-    /// only on a change, so a busy channel does not bounce the hint's cache line around.
+    /// A slot was just freed (a value received, or a permit given up): reserves it for the
+    /// oldest sender without a permit, and returns that sender's waker, to be woken outside
+    /// the lock. With nobody waiting the slot simply stays free; after `close` nobody gets
+    /// a permit (waiting senders leave with their values instead).
+    fn grant_next(&self, state: &mut State<T>) -> Option<Waker> {
+        debug_assert!(!state.is_full(), "a permit needs a free slot");
+        let sender = if state.closed { None } else { state.line.grant_next() };
+        self.update_full_hint(state);
+        sender
+    }
+
+    /// Refreshes the `full` hint after the queue or the permits changed (called under the
+    /// lock). It writes only on a change, so a busy channel does not bounce its cache line.
     fn update_full_hint(&self, state: &State<T>) {
-        let full = state.queue.len() == state.capacity;
+        let full = state.is_full();
         if self.full.load(Relaxed) != full {
             self.full.store(full, Relaxed);
         }
@@ -366,8 +394,8 @@ impl<T> Chan<T> {
 }
 
 impl<T> State<T> {
-    /// Where `ticket` stands in line, if it is still waiting.
-    fn find(&self, ticket: Ticket) -> Option<usize> {
-        self.waiting.binary_search_by_key(&ticket.0, |parked| parked.ticket).ok()
+    /// No free slot: every slot holds a value or is reserved for a sender with a permit.
+    fn is_full(&self) -> bool {
+        self.queue.len() + self.line.granted() == self.capacity
     }
 }

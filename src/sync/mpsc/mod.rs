@@ -5,7 +5,7 @@
 //! is slowed to the speed of its consumer and memory stays bounded. The hard part is the
 //! waiting: who wakes a waiting sender, in which order, and what happens when a waiting
 //! sender gives up or the receiver goes away. `chan.rs` answers that with a FIFO line of
-//! parked values; this file is the public face.
+//! waiting senders and slots reserved for them (permits); this file is the public face.
 //!
 //! Guarantees:
 //!
@@ -14,7 +14,8 @@
 //! * waiting senders get room in the order they started waiting;
 //! * `recv` returns `None` only once every `Sender` is gone (or the receiver closed) *and*
 //!   the queue is drained;
-//! * a failed send gives its value back in [`SendError`].
+//! * a failed send gives its value back in [`SendError`];
+//! * a `send` future dropped before it returned `Ready` sent nothing (cancel safety).
 //!
 //! ```
 //! # clockwork::block_on(async {
@@ -29,14 +30,16 @@
 //! # });
 //! ```
 //!
-//! Next to read: `chan.rs` in this directory.
+//! Next to read: `chan.rs` in this directory, then `line.rs`.
 
 mod chan;
 pub mod error;
+mod line;
 
 use crate::loom::sync::Arc;
-use chan::{Chan, ParkedOutcome, SendStart, Ticket};
+use chan::{Chan, SendStart, Turn};
 use error::{SendError, TryRecvError, TrySendError};
+use line::Ticket;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -77,17 +80,33 @@ impl<T> Sender<T> {
     /// Sends `value`, waiting while the channel is full.
     ///
     /// Returns `Err(SendError(value))` if the receiver is closed or dropped, including when
-    /// that happens while this send is waiting.
+    /// that happens while this send is waiting (even if a slot was already reserved for it).
     ///
     /// # Cancel safety
     ///
-    /// Not cancel-safe. If the future is dropped before it completes, the value is lost to
-    /// the caller: either it was still waiting (it is dropped, and this sender's place in
-    /// line is given up), or the receiver had already moved it into the queue (it will be
-    /// received; the `Ok` just never got reported). Use [`try_send`](Self::try_send) to keep
-    /// the value when there is no room.
+    /// Cancel-safe: the value stays inside the future until the poll that returns `Ready`.
+    /// If the future is dropped before that (say, another `select!` branch won), the value
+    /// was **not** sent; it is dropped with the future, and this send's place in line, or
+    /// the slot already reserved for it, passes to the next waiting sender. To keep the
+    /// value when there is no room, use [`try_send`](Self::try_send).
+    ///
+    /// ```
+    /// # clockwork::block_on(async {
+    /// use clockwork::sync::mpsc;
+    /// let (tx, mut rx) = mpsc::channel(1);
+    /// tx.send(1).await.unwrap(); // full now
+    /// let sent = clockwork::select! {
+    ///     biased;
+    ///     _ = clockwork::task::yield_now() => false, // wins: the send is dropped, waiting
+    ///     _ = tx.send(2) => true,
+    /// };
+    /// assert!(!sent);
+    /// assert_eq!(rx.recv().await, Some(1));
+    /// assert!(rx.try_recv().is_err(), "2 was not sent");
+    /// # });
+    /// ```
     pub async fn send(&self, value: T) -> Result<(), SendError<T>> {
-        Sending { chan: &self.chan, step: Step::Start(value) }.await
+        Sending { chan: &self.chan, value: Some(value), ticket: None }.await
     }
 
     /// Sends `value` if there is room right now, without waiting.
@@ -114,24 +133,36 @@ impl<T> Drop for Sender<T> {
     }
 }
 
-/// The future inside [`Sender::send`]: a two-step state machine.
+/// The future inside [`Sender::send`]. Its state is the pair (`value`, `ticket`):
+///
+/// | `value` | `ticket` | state |
+/// |---|---|---|
+/// | `Some` | `None` | not started: the first poll queues the value, or joins the line |
+/// | `Some` | `Some` | waiting in line, perhaps already holding a permit (a reserved slot) |
+/// | `None` | `None` | done: `Ready` was returned |
+/// | `None` | `Some` | a poll is inside the channel, or it panicked there (a waker's `clone` or `wake`); `Drop` still leaves the line |
+///
+/// The one way a value leaves without `Ready`: the receiver's waker panics in the very
+/// poll that queued the value (the panic reaches the sender, as it does in `try_send`).
 ///
 /// ```text
-///  Start(value) --room--------------------------------> Done, Ok
-///      |        --closed------------------------------> Done, Err(value)
-///      +--full: park value in line--> Parked(ticket) --delivered--> Done, Ok
-///                                         |     ^      --closed-----> Done, Err(value)
-///                                         +-----+ still waiting: Pending
+///  start --free slot----------------------------------------> Ready(Ok)
+///    |   --closed-------------------------------------------> Ready(Err(value))
+///    +--full: join the line--> waiting --permit: queue value--> Ready(Ok)
+///                               |   ^   --closed------------> Ready(Err(value))
+///                               |   +-- no permit yet: Pending
+///                               +--dropped: leave the line; a permit passes on
 /// ```
+///
+/// The value is never in the channel while we wait: that is what makes `send`
+/// cancel-safe. (Rejected: parking the value in the channel for the receiver to move into
+/// the queue; see `chan.rs`.)
 struct Sending<'a, T> {
     chan: &'a Chan<T>,
-    step: Step<T>,
-}
-
-enum Step<T> {
-    Start(T),
-    Parked(Ticket),
-    Done,
+    /// The value, until it is queued or handed back.
+    value: Option<T>,
+    /// Our place in line while we wait; `Drop` gives it up.
+    ticket: Option<Ticket>,
 }
 
 // The value is moved in and out, never pinned in place, so pinning `Sending` pins nothing.
@@ -149,38 +180,42 @@ impl<T> Future for Sending<'_, T> {
 
 impl<T> Sending<'_, T> {
     fn poll_send(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), SendError<T>>> {
-        let this = self;
-        let outcome = match std::mem::replace(&mut this.step, Step::Done) {
-            Step::Start(value) => match this.chan.send_or_park(value, cx.waker()) {
+        let Some(value) = self.value.take() else {
+            panic!("mpsc send future polled after it completed");
+        };
+        let outcome = match self.ticket {
+            None => match self.chan.send_or_park(value, cx.waker()) {
                 SendStart::Sent => Ok(()),
                 SendStart::Closed(value) => Err(SendError(value)),
-                SendStart::Parked(ticket) => {
-                    this.step = Step::Parked(ticket);
+                SendStart::Waiting(ticket, value) => {
+                    self.ticket = Some(ticket);
+                    self.value = Some(value);
                     return Poll::Pending;
                 }
             },
-            Step::Parked(ticket) => {
-                // Put the ticket back first: if `check_parked` panics (a waker's `clone`),
-                // `Drop` still takes our value out of line.
-                this.step = Step::Parked(ticket);
-                match this.chan.check_parked(ticket, cx.waker()) {
-                    ParkedOutcome::Waiting => return Poll::Pending,
-                    ParkedOutcome::Delivered => Ok(()),
-                    ParkedOutcome::Closed(value) => Err(SendError(value)),
+            // The ticket stays set during the call: if it unwinds (a waker's `clone` or
+            // `wake` panicked), `Drop` still takes us out of line and passes on a permit.
+            Some(ticket) => match self.chan.poll_waiting(ticket, value, cx.waker()) {
+                Turn::Waiting(value) => {
+                    self.value = Some(value);
+                    return Poll::Pending;
                 }
-            }
-            Step::Done => panic!("mpsc send future polled after it completed"),
+                Turn::Sent => Ok(()),
+                Turn::Closed(value) => Err(SendError(value)),
+            },
         };
-        this.step = Step::Done;
+        self.ticket = None; // out of line: `poll_waiting` took us out
         Poll::Ready(outcome)
     }
 }
 
 impl<T> Drop for Sending<'_, T> {
     fn drop(&mut self) {
-        if let Step::Parked(ticket) = self.step {
-            self.chan.cancel_parked(ticket);
+        if let Some(ticket) = self.ticket.take() {
+            self.chan.cancel_waiting(ticket);
         }
+        // A value still in `self.value` was never sent; it is dropped after this, with the
+        // future, outside the channel's lock.
     }
 }
 

@@ -62,20 +62,67 @@ fn loom_cancelled_waiting_sender_strands_nobody() {
         let (tx, mut rx) = channel(1);
         tx.try_send(0).unwrap(); // full
         let tx2 = tx.clone();
-        // A sender parks its value, then gives up (its future is dropped).
+        // A sender polls once (it may find room, or wait), then gives up.
         let giving_up = thread::spawn(move || {
             let (waker, _) = counting_waker();
             let mut send = pin!(tx.send(1));
-            let _ = send.as_mut().poll(&mut Context::from_waker(&waker));
+            send.as_mut().poll(&mut Context::from_waker(&waker)).is_ready()
         });
         let waiting = thread::spawn(move || block_on(tx2.send(2)));
         let mut seen = vec![];
-        while seen.last() != Some(&2) {
-            seen.push(block_on(rx.recv()).expect("the sender of 2 is alive until 2 is sent"));
+        while let Some(value) = block_on(rx.recv()) {
+            seen.push(value);
         }
-        assert_eq!(seen[0], 0);
-        giving_up.join().unwrap();
+        let one_was_sent = giving_up.join().unwrap();
         waiting.join().unwrap().unwrap();
+        // Cancel safety: 1 arrives exactly when its send returned `Ready`.
+        let expected: &[_] = if one_was_sent { &[0, 1, 2] } else { &[0, 2] };
+        seen.sort_unstable(); // 1 and 2 come from different senders: either order
+        assert_eq!(seen, expected);
+    });
+}
+
+#[test]
+fn loom_send_cancelled_while_granted_passes_the_permit_on() {
+    model(|| {
+        let (tx, mut rx) = channel(1);
+        tx.try_send(0).unwrap(); // full
+        let tx2 = tx.clone();
+        let (waker, _) = counting_waker();
+        let mut cancelled = Box::pin(tx.send(1));
+        assert!(cancelled.as_mut().poll(&mut Context::from_waker(&waker)).is_pending());
+        // The receiver frees the slot (a permit for `cancelled`) while `cancelled` is
+        // dropped, and the sender of 2 joins the line before, between or after the two.
+        let receiving = thread::spawn(move || {
+            let mut seen = vec![];
+            while let Some(value) = block_on(rx.recv()) {
+                seen.push(value);
+            }
+            seen
+        });
+        let waiting = thread::spawn(move || block_on(tx2.send(2)));
+        drop(cancelled);
+        drop(tx);
+        waiting.join().unwrap().unwrap();
+        assert_eq!(receiving.join().unwrap(), [0, 2], "1 was cancelled; 2 must get a slot");
+    });
+}
+
+#[test]
+fn loom_last_sender_cancelled_while_granted_ends_the_stream() {
+    model(|| {
+        let (tx, mut rx) = channel(1);
+        tx.try_send(0).unwrap(); // full
+        let (waker, _) = counting_waker();
+        let mut cancelled = Box::pin(tx.send(1));
+        assert!(cancelled.as_mut().poll(&mut Context::from_waker(&waker)).is_pending());
+        let receiving = thread::spawn(move || {
+            let first = block_on(rx.recv());
+            (first, block_on(rx.recv()))
+        });
+        drop(cancelled); // before or after the receiver granted it the slot
+        drop(tx); // the last sender
+        assert_eq!(receiving.join().unwrap(), (Some(0), None));
     });
 }
 
@@ -236,4 +283,99 @@ fn a_panicking_sender_waker_does_not_cut_the_receivers_drop_short() {
     }));
     let message = unwound.unwrap_err();
     assert_eq!(message.downcast_ref::<&str>(), Some(&"unwinding"));
+}
+
+#[cfg(not(loom))]
+#[test]
+fn a_cancelled_send_with_a_permit_passes_it_to_the_next_in_line() {
+    let (tx, mut rx) = channel(1);
+    tx.try_send(0).unwrap();
+    let (first_waker, first_woken) = counting_waker();
+    let (second_waker, second_woken) = counting_waker();
+    let mut first = Box::pin(tx.send(1));
+    let mut second = pin!(tx.send(2));
+    assert!(first.as_mut().poll(&mut Context::from_waker(&first_waker)).is_pending());
+    assert!(second.as_mut().poll(&mut Context::from_waker(&second_waker)).is_pending());
+    assert_eq!(rx.try_recv(), Ok(0));
+    assert_eq!((first_woken.get(), second_woken.get()), (1, 0), "the slot is reserved for the first");
+    assert_eq!(tx.try_send(3), Err(TrySendError::Full(3)), "a reserved slot is taken");
+    drop(first); // cancelled with its permit: the permit moves on
+    assert_eq!(second_woken.get(), 1, "the next in line is woken with the permit");
+    assert_eq!(tx.try_send(3), Err(TrySendError::Full(3)), "still reserved, for the second");
+    assert_eq!(second.as_mut().poll(&mut Context::from_waker(&second_waker)), Poll::Ready(Ok(())));
+    assert_eq!(rx.try_recv(), Ok(2), "1 was cancelled: never sent");
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+}
+
+#[cfg(not(loom))]
+#[test]
+fn a_cancelled_send_with_a_permit_and_nobody_behind_frees_the_slot() {
+    let (tx, mut rx) = channel(2);
+    tx.try_send(0).unwrap();
+    tx.try_send(1).unwrap();
+    let (waker, _) = counting_waker();
+    let mut send = Box::pin(tx.send(2));
+    assert!(send.as_mut().poll(&mut Context::from_waker(&waker)).is_pending());
+    assert_eq!(rx.try_recv(), Ok(0));
+    drop(send);
+    tx.try_send(3).unwrap(); // the slot came back
+    assert_eq!(tx.try_send(4), Err(TrySendError::Full(4)), "and no more than that slot");
+    assert_eq!(rx.try_recv(), Ok(1));
+    assert_eq!(rx.try_recv(), Ok(3));
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+}
+
+#[cfg(not(loom))]
+#[test]
+fn a_waiting_send_polled_by_another_task_wakes_that_task() {
+    let (tx, mut rx) = channel(1);
+    tx.try_send(0).unwrap();
+    let (old, old_woken) = counting_waker();
+    let (new, new_woken) = counting_waker();
+    let mut send = pin!(tx.send(1));
+    assert!(send.as_mut().poll(&mut Context::from_waker(&old)).is_pending());
+    assert!(send.as_mut().poll(&mut Context::from_waker(&new)).is_pending());
+    assert_eq!(std::sync::Arc::strong_count(&old_woken), 2, "the old waker was released");
+    assert_eq!(rx.try_recv(), Ok(0));
+    assert_eq!((old_woken.get(), new_woken.get()), (0, 1));
+    assert_eq!(send.as_mut().poll(&mut Context::from_waker(&new)), Poll::Ready(Ok(())));
+    assert_eq!(rx.try_recv(), Ok(1));
+}
+
+/// A waker whose `clone` panics while the send waits: the panic reaches the poller, and
+/// dropping the future afterwards still takes it out of line (it must not keep a place
+/// that would get the next permit, which nobody would use).
+#[cfg(not(loom))]
+#[test]
+fn a_panicking_waker_clone_while_waiting_leaves_the_line_usable() {
+    use crate::sync::test_waker::panicking_clone_waker;
+    let (tx, mut rx) = channel(1);
+    tx.try_send(0).unwrap();
+    let (waker, _) = counting_waker();
+    let mut send = Box::pin(tx.send(1));
+    assert!(send.as_mut().poll(&mut Context::from_waker(&waker)).is_pending());
+    let bad = panicking_clone_waker();
+    let polled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let _ = send.as_mut().poll(&mut Context::from_waker(&bad));
+    }));
+    assert!(polled.is_err(), "the clone's panic reaches the poller");
+    drop(send);
+    assert_eq!(rx.try_recv(), Ok(0)); // no permit goes to the dropped send
+    tx.try_send(2).unwrap();
+    assert_eq!(rx.try_recv(), Ok(2));
+}
+
+#[cfg(not(loom))]
+#[test]
+fn a_send_holding_a_permit_gets_its_value_back_after_close() {
+    let (tx, mut rx) = channel(1);
+    tx.try_send(0).unwrap();
+    let (waker, woken) = counting_waker();
+    let mut send = pin!(tx.send(1));
+    assert!(send.as_mut().poll(&mut Context::from_waker(&waker)).is_pending());
+    assert_eq!(rx.try_recv(), Ok(0)); // the permit is granted...
+    rx.close(); // ...and voided before the sender used it
+    assert_eq!(woken.get(), 1, "woken once, by the permit; `close` has no waker left to wake");
+    assert_eq!(send.as_mut().poll(&mut Context::from_waker(&waker)), Poll::Ready(Err(SendError(1))));
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
 }
