@@ -2,7 +2,7 @@
 
 use super::{join, join_all, poll_fn, select, Either};
 use crate::sync::test_waker::{block_on, counting_waker};
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::pin::{pin, Pin};
 use std::rc::Rc;
@@ -20,6 +20,29 @@ fn gated(gate: Rc<Cell<bool>>, polls: Rc<Cell<u32>>, output: u32) -> impl Future
             Poll::Pending
         }
     })
+}
+
+/// A future that never finishes: each poll logs `id` and wakes its own task at once, as a
+/// child does that runs out of cooperative budget.
+fn self_waking(id: u8, log: Rc<RefCell<Vec<u8>>>) -> impl Future<Output = ()> {
+    poll_fn(move |cx| {
+        log.borrow_mut().push(id);
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    })
+}
+
+/// Polls `future` `times` times by hand; returns the log, one `Vec` per poll.
+fn polls_logged(future: impl Future, log: &Rc<RefCell<Vec<u8>>>, times: usize) -> Vec<Vec<u8>> {
+    let (waker, _) = counting_waker();
+    let mut cx = Context::from_waker(&waker);
+    let mut future = pin!(future);
+    (0..times)
+        .map(|_| {
+            assert!(future.as_mut().poll(&mut cx).is_pending());
+            log.take()
+        })
+        .collect()
 }
 
 #[test]
@@ -42,6 +65,24 @@ fn join_polled_after_completion_panics() {
     let mut both = pin!(join(async { 1 }, async { 2 }));
     assert!(both.as_mut().poll(&mut cx).is_ready());
     let _ = both.as_mut().poll(&mut cx);
+}
+
+/// Under the budget the child polled first may take all of it: the first child must change.
+#[test]
+fn join_alternates_which_child_is_polled_first() {
+    let log: Rc<RefCell<Vec<u8>>> = Rc::default();
+    let both = join(self_waking(b'a', Rc::clone(&log)), self_waking(b'b', Rc::clone(&log)));
+    assert_eq!(polls_logged(both, &log, 4), [b"ab", b"ba", b"ab", b"ba"]);
+}
+
+#[test]
+fn join_macro_rotates_which_child_is_polled_first() {
+    let log: Rc<RefCell<Vec<u8>>> = Rc::default();
+    let all = async {
+        let [a, b, c] = [b'a', b'b', b'c'].map(|id| self_waking(id, Rc::clone(&log)));
+        crate::join!(a, b, c)
+    };
+    assert_eq!(polls_logged(all, &log, 4), [b"abc", b"bca", b"cab", b"abc"]);
 }
 
 #[test]
