@@ -359,3 +359,11 @@ fn join_is_fair_under_the_budget() {
         let ((), ()) = join(drain(b'a', a, log.clone()), drain(b'b', b, log)).await;
     });
 }
+
+#[test]
+fn join_all_is_fair_under_the_budget() {
+    assert_join_is_fair(|a, b, log| async move {
+        let outputs = join_all([drain(b'a', a, log.clone()), drain(b'b', b, log)]).await;
+        assert_eq!(outputs.len(), 2);
+    });
+}

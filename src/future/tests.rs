@@ -86,6 +86,100 @@ fn join_macro_rotates_which_child_is_polled_first() {
 }
 
 #[test]
+fn join_all_polls_woken_children_round_robin() {
+    let log: Rc<RefCell<Vec<u8>>> = Rc::default();
+    let all = join_all([b'a', b'b', b'c'].map(|id| self_waking(id, Rc::clone(&log))));
+    assert_eq!(polls_logged(all, &log, 4), [b"abc", b"bca", b"cab", b"abc"]);
+}
+
+/// Only `b` and `d` of five keep waking: the first place still alternates between them.
+#[test]
+fn join_all_round_robin_skips_children_nobody_woke() {
+    let log: Rc<RefCell<Vec<u8>>> = Rc::default();
+    let all = join_all([b'a', b'b', b'c', b'd', b'e'].map(|id| {
+        let busy = id == b'b' || id == b'd';
+        let log = Rc::clone(&log);
+        poll_fn(move |cx| {
+            log.borrow_mut().push(id);
+            if busy {
+                cx.waker().wake_by_ref();
+            }
+            Poll::<()>::Pending
+        })
+    }));
+    assert_eq!(polls_logged(all, &log, 4), [&b"abcde"[..], b"bd", b"db", b"bd"]);
+}
+
+/// A chain: child `i` waits for its oneshot, then completes child `i - 1`'s. Every wake-up
+/// leads to exactly one poll, and the work per wake-up must not grow with `n` (the old flag
+/// scan looked at all `n` children per poll: `n²` in all).
+#[test]
+fn join_all_chain_costs_linear_work() {
+    let n = if cfg!(miri) { 60 } else { 2000 };
+    let (senders, receivers): (Vec<_>, Vec<_>) = (0..n).map(|_| crate::sync::oneshot::channel()).unzip();
+    let mut senders: Vec<_> = senders.into_iter().map(Some).collect();
+    let last = senders[n - 1].take().expect("not taken yet");
+    let polls: Rc<[Cell<u32>]> = (0..n).map(|_| Cell::new(0)).collect();
+    let children = receivers.into_iter().enumerate().map(|(i, mut rx)| {
+        let (polls, mut previous) = (polls.clone(), i.checked_sub(1).and_then(|p| senders[p].take()));
+        poll_fn(move |cx| {
+            polls[i].set(polls[i].get() + 1);
+            std::task::ready!(Pin::new(&mut rx).poll(cx)).unwrap();
+            if let Some(tx) = previous.take() {
+                tx.send(()).unwrap();
+            }
+            Poll::Ready(i)
+        })
+    });
+    let mut all = join_all(children.collect::<Vec<_>>());
+    last.send(()).unwrap();
+    let (waker, _) = counting_waker();
+    let mut cx = Context::from_waker(&waker);
+    let mut parent_polls = 0;
+    let outputs = loop {
+        parent_polls += 1;
+        if let Poll::Ready(outputs) = Pin::new(&mut all).poll(&mut cx) {
+            break outputs;
+        }
+    };
+    assert_eq!(outputs, (0..n).collect::<Vec<_>>());
+    assert_eq!(parent_polls, n);
+    let expected_polls = |i| if i == n - 1 { 1 } else { 2 }; // the first poll, plus one per wake
+    assert!((0..n).all(|i| polls[i].get() == expected_polls(i)), "a child was polled without a wake");
+    assert_eq!(all.children_examined(), 2 * n - 1, "n for the first poll, then 1 per wake-up");
+}
+
+/// A child woken twice before its next poll is polled once; a waker that outlives its
+/// `JoinAll` may still be woken (from another thread too) without harm.
+#[test]
+fn join_all_merges_repeated_wakes_and_survives_late_ones() {
+    let slot: Rc<RefCell<Option<Waker>>> = Rc::default();
+    let polls = Rc::new(Cell::new(0));
+    let child = {
+        let (slot, polls) = (slot.clone(), polls.clone());
+        poll_fn(move |cx| {
+            polls.set(polls.get() + 1);
+            *slot.borrow_mut() = Some(cx.waker().clone());
+            Poll::<()>::Pending
+        })
+    };
+    let (waker, parent_wakes) = counting_waker();
+    let mut cx = Context::from_waker(&waker);
+    let mut all = join_all([child]);
+    assert!(Pin::new(&mut all).poll(&mut cx).is_pending());
+    let child_waker = slot.take().expect("registered");
+    child_waker.wake_by_ref();
+    child_waker.wake_by_ref();
+    assert_eq!(parent_wakes.get(), 1, "the second wake found the child queued already");
+    assert!(Pin::new(&mut all).poll(&mut cx).is_pending());
+    assert!(Pin::new(&mut all).poll(&mut cx).is_pending()); // a spurious parent poll
+    assert_eq!(polls.get(), 2);
+    drop(all);
+    std::thread::spawn(move || child_waker.wake()).join().unwrap();
+    assert_eq!(parent_wakes.get(), 1, "the dropped JoinAll let go of the parent's waker");
+}
+
+#[test]
 fn join_all_keeps_input_order_and_polls_only_woken_children() {
     let (tx0, rx0) = crate::sync::oneshot::channel::<u32>();
     let (tx1, rx1) = crate::sync::oneshot::channel::<u32>();
