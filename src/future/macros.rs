@@ -28,8 +28,8 @@
 /// tuple. Each unfinished future is polled on every wake-up, starting one future further
 /// on each time (as tokio's `join!` does): under the cooperative budget the first one
 /// polled may spend it all, so a fixed order would let a busy first future starve the
-/// rest (`join.rs` explains). Use inside `async` code
-/// only.
+/// rest (`join.rs` explains). With no futures, `join!()` is `()`, as in tokio. Use inside
+/// `async` code only.
 ///
 /// ```
 /// # clockwork::block_on(async {
@@ -37,6 +37,7 @@
 /// assert_eq!((a, b, c), (1, "two", 3.0));
 /// let (only,) = clockwork::join!(async { 'x' });
 /// assert_eq!(only, 'x');
+/// let () = clockwork::join!();
 /// # });
 /// ```
 #[macro_export]
@@ -81,6 +82,10 @@ macro_rules! join {
     }};
     ($($future:expr),+ $(,)?) => {
         $crate::join!(@name [] $($future,)+)
+    };
+    // No futures: nothing to wait for, but still an `.await` (as in tokio).
+    () => {
+        async {}.await
     };
 }
 

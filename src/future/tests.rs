@@ -232,6 +232,7 @@ fn select_is_fair_when_both_are_always_ready() {
 #[test]
 fn join_macro_any_arity() {
     block_on(async {
+        let () = crate::join!();
         assert_eq!(crate::join!(async { 1 }), (1,));
         assert_eq!(crate::join!(async { 1 }, async { 'b' }), (1, 'b'));
         assert_eq!(crate::join!(async { 1 }, async { 2 }, async { 3 }), (1, 2, 3));
