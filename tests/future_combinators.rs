@@ -5,7 +5,10 @@ mod common;
 use common::{on_both, within};
 
 use clockwork::future::{join, join_all, select, Either};
-use clockwork::sync::oneshot;
+use clockwork::runtime::Builder;
+use clockwork::sync::{mpsc, oneshot};
+use std::future::Future;
+use std::sync::{Arc, Mutex};
 
 /// Finishes after `turns` yields and returns `value`.
 async fn after(turns: usize, value: usize) -> usize {
@@ -288,5 +291,79 @@ fn select_biased_polls_in_order() {
             unbiased[first] += 1;
         }
         assert!(unbiased[0] > 0 && unbiased[1] > 0, "{unbiased:?}");
+    });
+}
+
+/// Which branch received each value, in order.
+type Log = Arc<Mutex<Vec<u8>>>;
+
+/// Values in each pre-filled channel of the fairness tests: many budgets' worth (128 each).
+const VALUES: u32 = 1000;
+
+/// A channel holding `VALUES` values and no sender: always ready until empty.
+fn filled() -> mpsc::Receiver<u32> {
+    let (tx, rx) = mpsc::channel(VALUES as usize);
+    for v in 0..VALUES {
+        tx.try_send(v).unwrap();
+    }
+    rx
+}
+
+/// Receives every value in `rx`, logging `name` for each. Every `recv` spends budget.
+async fn drain(name: u8, mut rx: mpsc::Receiver<u32>, log: Log) {
+    while rx.recv().await.is_some() {
+        log.lock().unwrap().push(name);
+    }
+}
+
+/// Runs `join_drains(a, b, log)` (a join of `drain(b'a', a, ..)` and `drain(b'b', b, ..)`)
+/// inside a budgeted poll on both flavours: `clockwork::block_on`, and a task on a
+/// 2-worker runtime (a multi-thread `block_on` polls outside any task, with no budget).
+/// Until one branch is empty, neither may run for more than a few budgets in a row: with
+/// a fixed polling order, `a` took every budget and `b` got its first value after all of
+/// `a`'s (tokio's `join!` interleaves every 128).
+fn assert_join_is_fair<F>(
+    join_drains: impl Fn(mpsc::Receiver<u32>, mpsc::Receiver<u32>, Log) -> F + Send + 'static,
+) where
+    F: Future<Output = ()> + Send + 'static,
+{
+    within(60, move || {
+        let multi = Builder::new_multi_thread().worker_threads(2).build().unwrap();
+        for flavour in ["block_on", "multi_thread"] {
+            let log = Log::default();
+            let joined = join_drains(filled(), filled(), log.clone());
+            match flavour {
+                "block_on" => clockwork::block_on(joined),
+                _ => multi.block_on(multi.spawn(joined)).unwrap(),
+            }
+            let log = log.lock().unwrap();
+            assert_eq!(log.len(), 2 * VALUES as usize);
+            let mut runs: Vec<usize> = log.chunk_by(|x, y| x == y).map(<[u8]>::len).collect();
+            runs.pop(); // the last run may be long: the other branch had finished
+            assert!(runs.len() >= 2, "{flavour}: no interleaving at all: runs {runs:?}");
+            assert!(runs.iter().all(|&run| run <= 300), "{flavour}: a branch starved: runs {runs:?}");
+        }
+    });
+}
+
+#[test]
+fn join_macro_is_fair_under_the_budget() {
+    assert_join_is_fair(|a, b, log| async move {
+        let ((), ()) = clockwork::join!(drain(b'a', a, log.clone()), drain(b'b', b, log));
+    });
+}
+
+#[test]
+fn join_is_fair_under_the_budget() {
+    assert_join_is_fair(|a, b, log| async move {
+        let ((), ()) = join(drain(b'a', a, log.clone()), drain(b'b', b, log)).await;
+    });
+}
+
+#[test]
+fn join_all_is_fair_under_the_budget() {
+    assert_join_is_fair(|a, b, log| async move {
+        let outputs = join_all([drain(b'a', a, log.clone()), drain(b'b', b, log)]).await;
+        assert_eq!(outputs.len(), 2);
     });
 }

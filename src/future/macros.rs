@@ -25,7 +25,11 @@
 /// The futures run concurrently in the current task (polled in place, pinned on the
 /// stack). Each is a `MaybeDone`: `Pending(future)` until it returns `Ready`, then
 /// `Done(output)` and never polled again; when all are `Done`, the outputs are taken as a
-/// tuple. Each unfinished future is polled on every wake-up. Use inside `async` code only.
+/// tuple. Each unfinished future is polled on every wake-up, starting one future further
+/// on each time (as tokio's `join!` does): under the cooperative budget the first one
+/// polled may spend it all, so a fixed order would let a busy first future starve the
+/// rest (`join.rs` explains). With no futures, `join!()` is `()`, as in tokio. Use inside
+/// `async` code only.
 ///
 /// ```
 /// # clockwork::block_on(async {
@@ -33,6 +37,7 @@
 /// assert_eq!((a, b, c), (1, "two", 3.0));
 /// let (only,) = clockwork::join!(async { 'x' });
 /// assert_eq!(only, 'x');
+/// let () = clockwork::join!();
 /// # });
 /// ```
 #[macro_export]
@@ -48,10 +53,24 @@ macro_rules! join {
                 ::core::future::IntoFuture::into_future($future),
             ));
         )*
+        let count: usize = 0 $( + { let _ = &$name; 1 } )*;
+        let mut start: usize = 0; // the child polled first; one further on every poll
         $crate::future::poll_fn(|cx| {
             let mut all_done = true;
-            // `&=`, not `&&`: every unfinished child gets polled (and registers its waker).
-            $( all_done &= $name.as_mut().poll_done(cx); )*
+            // Children `start..` first, then `..start`: two passes, each child in exactly
+            // one, so the order rotates without `count²` index checks. `&=`, not `&&`:
+            // every unfinished child gets polled (and registers its waker).
+            {
+                let mut index = 0;
+                $( if index >= start { all_done &= $name.as_mut().poll_done(cx); } index += 1; )*
+                let _ = index;
+            }
+            {
+                let mut index = 0;
+                $( if index < start { all_done &= $name.as_mut().poll_done(cx); } index += 1; )*
+                let _ = index;
+            }
+            start = if start + 1 == count { 0 } else { start + 1 };
             if !all_done {
                 return ::core::task::Poll::Pending;
             }
@@ -63,6 +82,10 @@ macro_rules! join {
     }};
     ($($future:expr),+ $(,)?) => {
         $crate::join!(@name [] $($future,)+)
+    };
+    // No futures: nothing to wait for, but still an `.await` (as in tokio).
+    () => {
+        async {}.await
     };
 }
 

@@ -2,7 +2,7 @@
 
 use super::{join, join_all, poll_fn, select, Either};
 use crate::sync::test_waker::{block_on, counting_waker};
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::pin::{pin, Pin};
 use std::rc::Rc;
@@ -20,6 +20,29 @@ fn gated(gate: Rc<Cell<bool>>, polls: Rc<Cell<u32>>, output: u32) -> impl Future
             Poll::Pending
         }
     })
+}
+
+/// A future that never finishes: each poll logs `id` and wakes its own task at once, as a
+/// child does that runs out of cooperative budget.
+fn self_waking(id: u8, log: Rc<RefCell<Vec<u8>>>) -> impl Future<Output = ()> {
+    poll_fn(move |cx| {
+        log.borrow_mut().push(id);
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    })
+}
+
+/// Polls `future` `times` times by hand; returns the log, one `Vec` per poll.
+fn polls_logged(future: impl Future, log: &Rc<RefCell<Vec<u8>>>, times: usize) -> Vec<Vec<u8>> {
+    let (waker, _) = counting_waker();
+    let mut cx = Context::from_waker(&waker);
+    let mut future = pin!(future);
+    (0..times)
+        .map(|_| {
+            assert!(future.as_mut().poll(&mut cx).is_pending());
+            log.take()
+        })
+        .collect()
 }
 
 #[test]
@@ -42,6 +65,118 @@ fn join_polled_after_completion_panics() {
     let mut both = pin!(join(async { 1 }, async { 2 }));
     assert!(both.as_mut().poll(&mut cx).is_ready());
     let _ = both.as_mut().poll(&mut cx);
+}
+
+/// Under the budget the child polled first may take all of it: the first child must change.
+#[test]
+fn join_alternates_which_child_is_polled_first() {
+    let log: Rc<RefCell<Vec<u8>>> = Rc::default();
+    let both = join(self_waking(b'a', Rc::clone(&log)), self_waking(b'b', Rc::clone(&log)));
+    assert_eq!(polls_logged(both, &log, 4), [b"ab", b"ba", b"ab", b"ba"]);
+}
+
+#[test]
+fn join_macro_rotates_which_child_is_polled_first() {
+    let log: Rc<RefCell<Vec<u8>>> = Rc::default();
+    let all = async {
+        let [a, b, c] = [b'a', b'b', b'c'].map(|id| self_waking(id, Rc::clone(&log)));
+        crate::join!(a, b, c)
+    };
+    assert_eq!(polls_logged(all, &log, 4), [b"abc", b"bca", b"cab", b"abc"]);
+}
+
+#[test]
+fn join_all_polls_woken_children_round_robin() {
+    let log: Rc<RefCell<Vec<u8>>> = Rc::default();
+    let all = join_all([b'a', b'b', b'c'].map(|id| self_waking(id, Rc::clone(&log))));
+    assert_eq!(polls_logged(all, &log, 4), [b"abc", b"bca", b"cab", b"abc"]);
+}
+
+/// Only `b` and `d` of five keep waking: the first place still alternates between them.
+#[test]
+fn join_all_round_robin_skips_children_nobody_woke() {
+    let log: Rc<RefCell<Vec<u8>>> = Rc::default();
+    let all = join_all([b'a', b'b', b'c', b'd', b'e'].map(|id| {
+        let busy = id == b'b' || id == b'd';
+        let log = Rc::clone(&log);
+        poll_fn(move |cx| {
+            log.borrow_mut().push(id);
+            if busy {
+                cx.waker().wake_by_ref();
+            }
+            Poll::<()>::Pending
+        })
+    }));
+    assert_eq!(polls_logged(all, &log, 4), [&b"abcde"[..], b"bd", b"db", b"bd"]);
+}
+
+/// A chain: child `i` waits for its oneshot, then completes child `i - 1`'s. Every wake-up
+/// leads to exactly one poll, and the work per wake-up must not grow with `n` (the old flag
+/// scan looked at all `n` children per poll: `n²` in all).
+#[test]
+fn join_all_chain_costs_linear_work() {
+    let n = if cfg!(miri) { 60 } else { 2000 };
+    let (senders, receivers): (Vec<_>, Vec<_>) = (0..n).map(|_| crate::sync::oneshot::channel()).unzip();
+    let mut senders: Vec<_> = senders.into_iter().map(Some).collect();
+    let last = senders[n - 1].take().expect("not taken yet");
+    let polls: Rc<[Cell<u32>]> = (0..n).map(|_| Cell::new(0)).collect();
+    let children = receivers.into_iter().enumerate().map(|(i, mut rx)| {
+        let (polls, mut previous) = (polls.clone(), i.checked_sub(1).and_then(|p| senders[p].take()));
+        poll_fn(move |cx| {
+            polls[i].set(polls[i].get() + 1);
+            std::task::ready!(Pin::new(&mut rx).poll(cx)).unwrap();
+            if let Some(tx) = previous.take() {
+                tx.send(()).unwrap();
+            }
+            Poll::Ready(i)
+        })
+    });
+    let mut all = join_all(children.collect::<Vec<_>>());
+    last.send(()).unwrap();
+    let (waker, _) = counting_waker();
+    let mut cx = Context::from_waker(&waker);
+    let mut parent_polls = 0;
+    let outputs = loop {
+        parent_polls += 1;
+        if let Poll::Ready(outputs) = Pin::new(&mut all).poll(&mut cx) {
+            break outputs;
+        }
+    };
+    assert_eq!(outputs, (0..n).collect::<Vec<_>>());
+    assert_eq!(parent_polls, n);
+    let expected_polls = |i| if i == n - 1 { 1 } else { 2 }; // the first poll, plus one per wake
+    assert!((0..n).all(|i| polls[i].get() == expected_polls(i)), "a child was polled without a wake");
+    assert_eq!(all.children_examined(), 2 * n - 1, "n for the first poll, then 1 per wake-up");
+}
+
+/// A child woken twice before its next poll is polled once; a waker that outlives its
+/// `JoinAll` may still be woken (from another thread too) without harm.
+#[test]
+fn join_all_merges_repeated_wakes_and_survives_late_ones() {
+    let slot: Rc<RefCell<Option<Waker>>> = Rc::default();
+    let polls = Rc::new(Cell::new(0));
+    let child = {
+        let (slot, polls) = (slot.clone(), polls.clone());
+        poll_fn(move |cx| {
+            polls.set(polls.get() + 1);
+            *slot.borrow_mut() = Some(cx.waker().clone());
+            Poll::<()>::Pending
+        })
+    };
+    let (waker, parent_wakes) = counting_waker();
+    let mut cx = Context::from_waker(&waker);
+    let mut all = join_all([child]);
+    assert!(Pin::new(&mut all).poll(&mut cx).is_pending());
+    let child_waker = slot.take().expect("registered");
+    child_waker.wake_by_ref();
+    child_waker.wake_by_ref();
+    assert_eq!(parent_wakes.get(), 1, "the second wake found the child queued already");
+    assert!(Pin::new(&mut all).poll(&mut cx).is_pending());
+    assert!(Pin::new(&mut all).poll(&mut cx).is_pending()); // a spurious parent poll
+    assert_eq!(polls.get(), 2);
+    drop(all);
+    std::thread::spawn(move || child_waker.wake()).join().unwrap();
+    assert_eq!(parent_wakes.get(), 1, "the dropped JoinAll let go of the parent's waker");
 }
 
 #[test]
@@ -97,6 +232,7 @@ fn select_is_fair_when_both_are_always_ready() {
 #[test]
 fn join_macro_any_arity() {
     block_on(async {
+        let () = crate::join!();
         assert_eq!(crate::join!(async { 1 }), (1,));
         assert_eq!(crate::join!(async { 1 }, async { 'b' }), (1, 'b'));
         assert_eq!(crate::join!(async { 1 }, async { 2 }, async { 3 }), (1, 2, 3));
