@@ -317,8 +317,8 @@ async fn drain(name: u8, mut rx: mpsc::Receiver<u32>, log: Log) {
 }
 
 /// Runs `join_drains(a, b, log)` (a join of `drain(b'a', a, ..)` and `drain(b'b', b, ..)`)
-/// inside a budgeted poll on both flavours: `clockwork::block_on`, and a task on a
-/// 2-worker runtime (a multi-thread `block_on` polls outside any task, with no budget).
+/// inside a budgeted poll on both flavours: `clockwork::block_on`, a task on a 2-worker
+/// runtime, and that runtime's own `block_on` (whose future has a budget too).
 /// Until one branch is empty, neither may run for more than a few budgets in a row: with
 /// a fixed polling order, `a` took every budget and `b` got its first value after all of
 /// `a`'s (tokio's `join!` interleaves every 128).
@@ -329,12 +329,13 @@ fn assert_join_is_fair<F>(
 {
     within(60, move || {
         let multi = Builder::new_multi_thread().worker_threads(2).build().unwrap();
-        for flavour in ["block_on", "multi_thread"] {
+        for flavour in ["block_on", "multi_thread task", "multi_thread block_on"] {
             let log = Log::default();
             let joined = join_drains(filled(), filled(), log.clone());
             match flavour {
                 "block_on" => clockwork::block_on(joined),
-                _ => multi.block_on(multi.spawn(joined)).unwrap(),
+                "multi_thread task" => multi.block_on(multi.spawn(joined)).unwrap(),
+                _ => multi.block_on(joined),
             }
             let log = log.lock().unwrap();
             assert_eq!(log.len(), 2 * VALUES as usize);

@@ -16,9 +16,10 @@
 //!
 //! Only completed operations spend: an operation that returns `Pending` for a real reason
 //! costs nothing, and one that returns `Pending` because of the budget has done nothing,
-//! so cancelling it (a losing `select!` branch) loses nothing. Outside a task's poll (a
-//! `multi_thread` `block_on` on a foreign thread, or another executor polling our
-//! sockets) there is no budget, because there is nobody to take turns with.
+//! so cancelling it (a losing `select!` branch) loses nothing. Every runtime poll has a
+//! budget: a task's, and a `block_on` future's (on a multi-thread runtime too, where no
+//! task shares that thread, so that the branches of a `join!` in it take turns). Outside
+//! them (another executor polling our sockets) there is none: nobody to take turns with.
 //!
 //! Rejected alternative: leaving fairness to the user (`yield_now` in their loops). Every
 //! production runtime found that users do not; tokio's coop budget (also 128) is the

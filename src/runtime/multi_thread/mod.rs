@@ -276,7 +276,11 @@ pub(crate) fn block_on<F: Future>(handle: &scheduler::Handle, _shared: &Arc<Shar
     let waker = Waker::from(std::sync::Arc::new(ThreadWaker(parker.unparker())));
     let mut cx = Context::from_waker(&waker);
     loop {
-        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+        // With a budget, like a task's poll: not to share this thread (no task runs on
+        // it), but so that the branches of a `join!` or `select!` in this future take
+        // turns, as they do in a task (tokio budgets its `block_on` too). A budget spent
+        // wakes `waker`, so the park below returns at once and the next poll starts fresh.
+        if let Poll::Ready(output) = crate::task::coop::budgeted(|| future.as_mut().poll(&mut cx)) {
             return output;
         }
         parker.park();
