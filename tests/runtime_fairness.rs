@@ -326,3 +326,43 @@ fn a_worker_stuck_in_a_poll_does_not_stop_the_timers() {
         });
     });
 }
+
+/// `yield_now` lets every other ready task run first, on the multi-thread runtime too,
+/// when each worker holds several yielding tasks: a task spawned from outside the workers
+/// (it waits in the injection queue) runs within a round of yields. With two or more
+/// yielders per worker, a worker's queue never emptied, so it looked at the injection
+/// queue only every 61 polls: 55 yields on average before such a task ran, up to 117 (a
+/// real-client audit; tokio: 0–1). Each worker now looks once per round of its yielders.
+#[test]
+fn tasks_spawned_from_outside_run_within_a_round_of_yields() {
+    const HOGS: usize = 8; // four yielders per worker
+    common::within(60, || {
+        let rt = Builder::new_multi_thread().worker_threads(2).build().unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let yields = Arc::new(AtomicUsize::new(0));
+        for _ in 0..HOGS {
+            let (stop, yields) = (stop.clone(), yields.clone());
+            drop(rt.spawn(async move {
+                while !stop.load(SeqCst) {
+                    let until = std::time::Instant::now() + Duration::from_micros(20);
+                    while std::time::Instant::now() < until {} // a slice of work
+                    yields.fetch_add(1, SeqCst);
+                    clockwork::task::yield_now().await;
+                }
+            }));
+        }
+        while yields.load(SeqCst) < 10 * HOGS {
+            std::thread::yield_now(); // every hog is running
+        }
+        let mut worst = 0;
+        for _ in 0..10 {
+            let before = yields.load(SeqCst);
+            let y = yields.clone();
+            let seen = rt.block_on(rt.spawn(async move { y.load(SeqCst) })).unwrap();
+            worst = worst.max(seen - before);
+        }
+        stop.store(true, SeqCst);
+        // A round is 4 yields per worker; allow slack for a spawn landing mid-round.
+        assert!(worst <= 3 * HOGS, "{worst} yields by the other tasks before a spawned task ran");
+    });
+}

@@ -89,7 +89,7 @@ impl Worker {
         let popped = shared.locals[self.index].lock().pop(self.run_next_streak < MAX_RUN_NEXT_STREAK);
         if let Some(popped) = popped {
             self.run_next_streak = if popped.from_slot { self.run_next_streak + 1 } else { 0 };
-            if popped.yielded_last {
+            if popped.look_owed {
                 return Some(self.let_others_go_first(popped.task));
             }
             return Some(popped.task);
@@ -101,13 +101,16 @@ impl Worker {
         self.steal()
     }
 
-    /// `yielder` woke itself in its last poll (`yield_now`), and every task queued here
-    /// before it has run. Tasks may still wait in the injector or in siblings' queues
-    /// (an idle sibling steals half of a spawner's queue): they go first, brought here
-    /// (the injector's as they stand, up to [`YIELD_INJECTOR_TAKE`], and every sibling's
-    /// queued tasks that did not yield themselves), and the yielder is queued behind them, unmarked, so it waits for one
-    /// such round only. Returns the task to run now. Tasks that siblings are running, or
-    /// hold in their run-next slots, are left alone: a yield orders *queued* work.
+    /// `yielder` woke itself in its last poll (`yield_now`), no look was made since, and
+    /// every task queued here before it has run. Tasks may still wait in the injector or
+    /// in siblings' queues (woken from outside the workers, or stolen by an idle
+    /// sibling): they go first, brought here (the injector's as they stand, up to
+    /// [`YIELD_INJECTOR_TAKE`], and every sibling's queued tasks that did not yield
+    /// themselves), and the yielder is queued behind them, unmarked, so it waits for one
+    /// such round only. The look covers every yielder queued here so far (`Local::looked`),
+    /// so a queue of yielders costs one look per round. Returns the task to run now. Tasks
+    /// that siblings are running, or hold in their run-next slots, are left alone: a
+    /// yield orders *queued* work.
     fn let_others_go_first(&mut self, yielder: Task) -> Task {
         let shared = &self.shared;
         let mut ahead: VecDeque<Task> =
@@ -116,10 +119,11 @@ impl Worker {
         for offset in 1..n {
             ahead.extend(shared.locals[(self.index + offset) % n].lock().steal_ready());
         }
+        let mut local = shared.locals[self.index].lock();
+        local.looked();
         let Some(first) = ahead.pop_front() else {
             return yielder; // nothing else is ready anywhere: go on at once
         };
-        let mut local = shared.locals[self.index].lock();
         local.extend(ahead);
         local.push_back(yielder);
         first
