@@ -196,3 +196,56 @@ fn a_panicking_blocking_job_gives_a_panic_error() {
         assert_eq!(error.into_panic().downcast::<u32>().ok().map(|b| *b), Some(17), "{name}");
     });
 }
+
+/// A blocking job may drive many clockwork operations itself: through another executor,
+/// or through `Handle::block_on` while a runtime thread holds the current-thread core
+/// (the job then waits without the core). Neither may run out of budget: the job is not a
+/// poll. With the poll's budget leaking into the job, the 129th operation and every one
+/// after it yielded for ever (a review).
+#[test]
+fn a_blocking_job_may_drive_many_clockwork_operations_itself() {
+    common::within(60, || {
+        each_flavour(|name, builder| {
+            let rt = build(builder, 2);
+            let (tx, mut rx) = clockwork::sync::mpsc::channel(1000);
+            let job = rt.spawn_blocking(move || {
+                futures::executor::block_on(async move {
+                    for i in 0..300 {
+                        tx.send(i).await.unwrap();
+                    }
+                })
+            });
+            rt.block_on(job).unwrap();
+            let received = rt.block_on(async move {
+                let mut n = 0;
+                while rx.recv().await.is_some() {
+                    n += 1;
+                }
+                n
+            });
+            assert_eq!(received, 300, "{name}");
+
+            let received = rt.block_on(async {
+                let (tx, mut rx) = clockwork::sync::mpsc::channel(1);
+                let feeder = clockwork::spawn(async move {
+                    for i in 0..300 {
+                        tx.send(i).await.unwrap();
+                    }
+                });
+                let handle = clockwork::runtime::Handle::current();
+                let job = clockwork::task::spawn_blocking(move || {
+                    handle.block_on(async move {
+                        let mut n = 0;
+                        while rx.recv().await.is_some() {
+                            n += 1;
+                        }
+                        n
+                    })
+                });
+                feeder.await.unwrap();
+                job.await.unwrap()
+            });
+            assert_eq!(received, 300, "{name}");
+        });
+    });
+}

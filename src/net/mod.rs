@@ -82,7 +82,7 @@ pub use udp::UdpSocket;
 ///
 /// # Panics
 ///
-/// Panics when called outside a runtime (it needs the runtime's blocking pool).
+/// Panics if first polled outside a runtime (it needs the runtime's blocking pool).
 #[cfg(not(loom))]
 pub async fn lookup_host<T>(host: T) -> std::io::Result<impl Iterator<Item = std::net::SocketAddr>>
 where
@@ -93,7 +93,9 @@ where
     match lookup.await {
         Ok(result) => result.map(Vec::into_iter),
         Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
-        Err(_) => Err(crate::reactor::runtime_gone()),
+        Err(_) => {
+            Err(std::io::Error::other("the clockwork runtime shut down before the name lookup finished"))
+        }
     }
 }
 

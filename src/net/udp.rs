@@ -5,7 +5,7 @@
 //! The reactor does not care: a datagram socket is readable when a datagram is queued and
 //! writable when the send buffer has room, exactly like a TCP socket.
 //!
-//! Next to read: `src/reactor/DESIGN-reactor.md`, the whole path on one page.
+//! Next to read: `DESIGN.md` §7, the whole path from `epoll_wait` to a woken task on one page.
 
 use super::resolve;
 use crate::reactor::{self, Direction, Registration};

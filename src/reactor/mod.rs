@@ -20,7 +20,7 @@
 //! * *Mode.* `polling` defaults to oneshot: after one event the interest is disabled and
 //!   must be re-armed with `modify` (an `epoll_ctl` costing ~200 ns, paid per event). We
 //!   register each socket **once, edge-triggered, for both directions**, and keep the
-//!   readiness ourselves; see `DESIGN-reactor.md` for why and for the tick that makes it safe.
+//!   readiness ourselves; see `DESIGN.md` §7 for why and for the tick that makes it safe.
 //! * *One waiter.* Only one thread may be inside `Poller::wait`; a second caller gets 0
 //!   events at once. Our `wait` takes the `wait_buffers` lock with `try_lock` and does the same.
 //! * *Notify.* `Poller::notify` makes a current or next `wait` return; its event carries the
@@ -37,11 +37,12 @@
 #![cfg(not(loom))]
 // loom cannot model system calls; under loom the driver uses a condvar.
 
+mod direction;
 mod source;
 #[cfg(test)]
 pub(crate) mod tests;
 
-pub(crate) use source::{runtime_gone, Direction, Registration};
+pub(crate) use source::{Direction, Registration};
 
 use crate::loom::sync::{Arc, Mutex};
 use crate::trace::{self, Kind};

@@ -23,14 +23,15 @@
 //! **Who waits, and how they leave.** An `async` socket call's future keeps a [`Waiter`],
 //! the key of its own slot among the direction's waiters, and gives the slot back when it
 //! is dropped; a `poll_read` / `poll_write` (the `futures-io` traits), which has nowhere to
-//! keep a key, leaves only its waker, pruned as [`MAX_WAITERS`] explains.
+//! keep a key, leaves only its waker, pruned as `direction.rs` explains.
 //!
-//! Next to read: `src/reactor/mod.rs`, the reactor that sets the readiness.
+//! Next to read: `src/reactor/direction.rs`, the waiters of one direction.
 
+use super::direction::DirectionState;
 use super::{event_key, Reactor};
-use crate::loom::sync::{Arc, Mutex};
+use crate::loom::sync::{Arc, Mutex, MutexGuard};
 use crate::trace::{self, Kind};
-use crate::util::slab::{Key, Slab};
+use crate::util::slab::Key;
 use polling::{Event, PollMode};
 use std::future::poll_fn;
 use std::io;
@@ -45,91 +46,6 @@ pub(crate) enum Direction {
     Read = 0,
     /// Writable: send buffer space, a finished connect, or an error.
     Write = 1,
-}
-
-/// How many *unkeyed* wakers (see [`DirectionState`]) one direction keeps before it looks
-/// for stale ones: a `poll_read` abandoned while it waited leaves its waker behind until
-/// the next event, and an idle socket may see none for a long time, while each stale
-/// waker keeps its finished task's memory alive. At this length, and then whenever the
-/// list doubles again, it is pruned: the wakers of finished tasks are dropped without
-/// waking anyone (`task::task_waker_finished`); live tasks' wakers are kept; other wakers
-/// (another executor's, a `block_on` root's), whose liveness cannot be read, are woken and
-/// dropped if more than this many of them are left (a spurious wake-up for any that still
-/// wait). The `async` operations do not need this: their waiters are keyed, and leave when
-/// their future is dropped. Rejected: (this file's first bound) waking the whole list at
-/// 64, which made 65 live tasks waiting on one direction wake each other for ever: 100 %
-/// CPU on an idle socket.
-pub(crate) const MAX_WAITERS: usize = 64;
-
-/// The state of one direction of one source.
-#[derive(Debug)]
-struct DirectionState {
-    /// The last operation may not have drained the kernel's buffer: try it before waiting.
-    /// Starts `true` (optimistic): the first read is attempted at once, and a `WouldBlock`
-    /// answer is what teaches us to wait.
-    ready: bool,
-    /// How many readiness events this direction has received; see the module docs.
-    tick: u64,
-    /// The waiters of the `async` operations ([`Registration::io`]): one slot per waiting
-    /// future, whose key the future keeps ([`Waiter`]). A future polled again replaces its
-    /// own waker; a future dropped takes its slot out. So the slab holds exactly the
-    /// futures that wait, however many there are and whatever their wakers are. Drained
-    /// (memory kept) at each event, which makes every key stale: a future still waiting
-    /// after that registers again.
-    waiters: Slab<Waker>,
-    /// The waiters of `poll_read` / `poll_write` (the `futures-io` traits), which have no
-    /// per-call state to keep a key in: wakers only, deduplicated with `will_wake`. A
-    /// waker whose poll was abandoned stays until the next event (one spurious wake-up,
-    /// never a hang) or until pruned (see [`MAX_WAITERS`]). Drained like `waiters`.
-    wakers: Vec<Waker>,
-    /// The length at which `wakers` is next pruned: [`MAX_WAITERS`], or twice what the
-    /// last pruning kept (so live waiters beyond it cost one scan per doubling).
-    prune_at: usize,
-}
-
-impl DirectionState {
-    /// Takes out the wakers of finished tasks (to be dropped outside the lock) and, if more
-    /// than [`MAX_WAITERS`] of them are not task wakers, those too (to be woken outside the
-    /// lock); sets the next pruning length from what is left.
-    fn prune(&mut self) -> (Vec<Waker>, Vec<Waker>) {
-        let mut finished = Vec::new();
-        let mut others = Vec::new();
-        let mut kept = Vec::new();
-        for waker in std::mem::take(&mut self.wakers) {
-            match crate::task::task_waker_finished(&waker) {
-                Some(true) => finished.push(waker),
-                Some(false) => kept.push(waker),
-                None => others.push(waker),
-            }
-        }
-        if others.len() <= MAX_WAITERS {
-            kept.append(&mut others);
-        }
-        self.wakers = kept;
-        self.prune_at = (2 * self.wakers.len()).max(MAX_WAITERS);
-        (finished, others)
-    }
-
-    /// Moves every waiter into `wake_list` (an event, or shutdown).
-    fn release_waiters(&mut self, wake_list: &mut Vec<Waker>) {
-        self.waiters.drain_into(wake_list);
-        wake_list.append(&mut self.wakers);
-        self.prune_at = MAX_WAITERS;
-    }
-
-    /// Stores `waker` for the waiting future whose slot is `*key` (a new slot if it has
-    /// none, or if an event made its key stale). Returns the waker it replaced, to be
-    /// dropped outside the lock.
-    fn wait_keyed(&mut self, key: &mut Option<Key>, waker: &Waker) -> Option<Waker> {
-        if let Some(stored) = key.and_then(|key| self.waiters.get_mut(key)) {
-            if stored.will_wake(waker) {
-                return None;
-            }
-            return Some(std::mem::replace(stored, waker.clone()));
-        }
-        *key = Some(self.waiters.insert(waker.clone()));
-        None
-    }
 }
 
 /// The readiness record of one registered socket, shared by the reactor and the I/O object.
@@ -151,14 +67,8 @@ pub(crate) struct ReadyTick(u64);
 
 impl Source {
     pub(super) fn new() -> Source {
-        let direction = || DirectionState {
-            ready: true,
-            tick: 0,
-            waiters: Slab::new(),
-            wakers: Vec::new(),
-            prune_at: MAX_WAITERS,
-        };
-        let state = SourceState { directions: [direction(), direction()], shut_down: false };
+        let state =
+            SourceState { directions: [DirectionState::new(), DirectionState::new()], shut_down: false };
         Source { state: Mutex::new(state) }
     }
 
@@ -170,29 +80,54 @@ impl Source {
         &self,
         direction: Direction,
         cx: &mut Context<'_>,
-        key: Option<&mut Option<Key>>,
+        mut key: Option<&mut Option<Key>>,
     ) -> Poll<io::Result<ReadyTick>> {
-        let mut state = self.state.lock();
-        if state.shut_down {
-            return Poll::Ready(Err(runtime_gone()));
+        // A waker is cloned with the lock released (a foreign waker's `clone` may run any
+        // code, even this socket's), so a wait that must store one decides, clones, and
+        // looks again: readiness may have come in between.
+        let mut clone: Option<Waker> = None;
+        loop {
+            let state = self.state.lock();
+            let dir = &state.directions[direction as usize];
+            let result = if state.shut_down {
+                Some(Err(runtime_gone()))
+            } else if dir.ready {
+                Some(Ok(ReadyTick(dir.tick)))
+            } else if dir.has_waker(key.as_deref().copied(), cx.waker()) {
+                None // already waiting with this task's waker
+            } else if let Some(waker) = clone.take() {
+                return self.store(state, direction, key.as_deref_mut(), waker);
+            } else {
+                drop(state);
+                clone = Some(cx.waker().clone());
+                continue;
+            };
+            drop(state);
+            drop(clone); // an unneeded clone, dropped outside the lock
+            return result.map_or(Poll::Pending, Poll::Ready);
         }
+    }
+
+    /// Stores `waker` (cloned outside the lock) for a wait on `direction`, then releases
+    /// the lock and drops what the store displaced.
+    fn store(
+        &self,
+        mut state: MutexGuard<'_, SourceState>,
+        direction: Direction,
+        key: Option<&mut Option<Key>>,
+        waker: Waker,
+    ) -> Poll<io::Result<ReadyTick>> {
         let dir = &mut state.directions[direction as usize];
-        if dir.ready {
-            return Poll::Ready(Ok(ReadyTick(dir.tick)));
-        }
         if let Some(key) = key {
-            let replaced = dir.wait_keyed(key, cx.waker());
+            let replaced = dir.store_keyed(key, waker);
             drop(state);
             drop(replaced); // outside the lock: dropping a waker may run foreign code
-            return Poll::Pending;
-        }
-        if dir.wakers.iter().any(|w| w.will_wake(cx.waker())) {
             return Poll::Pending;
         }
         // Wakers of abandoned waits pile up on an idle socket: see `MAX_WAITERS`.
         let (finished, others) =
             if dir.wakers.len() >= dir.prune_at { dir.prune() } else { (Vec::new(), Vec::new()) };
-        dir.wakers.push(cx.waker().clone());
+        dir.wakers.push(waker);
         drop(state);
         drop(finished); // outside the lock: the last reference to a task frees it
         for waker in others {

@@ -289,7 +289,7 @@ fn wakers_of_finished_tasks_are_pruned_without_waking_anyone() {
     let (live_count, live) = counter(false); // a waiter that stays
     assert!(poll_recv(&reg, &live).is_pending());
     let mut longest = 0;
-    for _ in 0..10 * source::MAX_WAITERS {
+    for _ in 0..10 * direction::MAX_WAITERS {
         let waiter = reg.clone();
         // A task that waits once, then finishes: its waker stays behind.
         let task = rt.spawn(std::future::poll_fn(move |cx| {
@@ -299,7 +299,7 @@ fn wakers_of_finished_tasks_are_pruned_without_waking_anyone() {
         rt.block_on(task).unwrap();
         longest = longest.max(reg.waiting(Direction::Read));
     }
-    assert!(longest <= source::MAX_WAITERS, "{longest} wakers kept for one direction");
+    assert!(longest <= direction::MAX_WAITERS, "{longest} wakers kept for one direction");
     assert_eq!(live_count.wakes.load(SeqCst), 0, "the live waiter was never woken spuriously");
 }
 
@@ -314,7 +314,7 @@ fn many_live_tasks_waiting_are_left_alone_until_an_event() {
     let reg = Arc::new(Registration::new(reactor.clone(), a).unwrap());
     let rt = crate::runtime::Builder::new_current_thread().build().unwrap();
     let polls = Arc::new(AtomicUsize::new(0));
-    let tasks = 5 * source::MAX_WAITERS;
+    let tasks = 5 * direction::MAX_WAITERS;
     for _ in 0..tasks {
         let (reg, polls) = (reg.clone(), polls.clone());
         drop(rt.spawn(std::future::poll_fn(move |cx| {
@@ -344,13 +344,13 @@ fn abandoned_foreign_wakers_are_bounded() {
     let reg = Registration::new(reactor.clone(), a).unwrap();
     let mut longest = 0;
     let mut counters = Vec::new();
-    for _ in 0..10 * source::MAX_WAITERS {
+    for _ in 0..10 * direction::MAX_WAITERS {
         let (count, waker) = counter(false);
         assert!(poll_recv(&reg, &waker).is_pending(), "nothing was sent");
         counters.push(count); // the waiting future is dropped here: its waker stays behind
         longest = longest.max(reg.waiting(Direction::Read));
     }
-    assert!(longest <= 2 * source::MAX_WAITERS, "{longest} wakers kept for one direction");
+    assert!(longest <= 2 * direction::MAX_WAITERS, "{longest} wakers kept for one direction");
     assert!(counters.iter().all(|c| c.wakes.load(SeqCst) <= 1), "each woken at most once");
 }
 
@@ -367,7 +367,7 @@ fn keyed_waiters_leave_with_their_future_and_never_wake_each_other() {
     let (a, b) = udp_pair();
     let addr = a.local_addr().unwrap();
     let reg = Registration::new(reactor.clone(), a).unwrap();
-    let n = 5 * source::MAX_WAITERS;
+    let n = 5 * direction::MAX_WAITERS;
     let mut buffers = vec![[0u8; 64]; n];
     let mut futures: Vec<_> = buffers
         .iter_mut()

@@ -47,6 +47,9 @@ use std::time::Duration;
 /// threads do not linger.
 pub(crate) const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(10);
 
+/// The name of every pool thread (the trace tells a blocking job's poll by it).
+pub(crate) const THREAD_NAME: &str = "clockwork-blocking";
+
 /// A unit of work for a pool thread (in practice, "poll this blocking task").
 pub(crate) type Job = Box<dyn FnOnce() + Send + 'static>;
 
@@ -159,8 +162,7 @@ impl Pool {
 
     fn spawn_thread(self: &Arc<Self>, state: &mut PoolState) -> bool {
         let pool = self.clone();
-        let spawned =
-            std::thread::Builder::new().name("clockwork-blocking".into()).spawn(move || pool.thread_main());
+        let spawned = std::thread::Builder::new().name(THREAD_NAME.into()).spawn(move || pool.thread_main());
         match spawned {
             Ok(handle) => {
                 state.threads += 1;
@@ -239,7 +241,12 @@ impl<F: FnOnce() -> R, R> Future for BlockingFn<F> {
 
     fn poll(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<R> {
         let f = self.0.take().expect("a blocking task is polled once: it is ready at once");
-        Poll::Ready(f())
+        // Without the budget the harness gives every poll: `f` is not a poll, but a whole
+        // blocking job, which may drive clockwork operations itself (`Handle::block_on`,
+        // `futures::executor::block_on`, polls by hand). Left in place, the budget ran out
+        // after 128 of them and every later one yielded for ever: a job spinning at full
+        // CPU (a review found it). tokio lifts the budget here too.
+        Poll::Ready(crate::task::coop::without_budget(f))
     }
 }
 

@@ -236,7 +236,11 @@ pub(crate) fn block_on<F: Future>(handle: &scheduler::Handle, shared: &Arc<Share
         });
         if root.woken.swap(false, SeqCst) {
             let waker = Waker::from(root.clone());
-            if let Poll::Ready(output) = future.as_mut().poll(&mut Context::from_waker(&waker)) {
+            // A budget of its own, as every `block_on` poll has: without one it would run
+            // on whatever budget this thread had (a `spawn_blocking` closure's, say).
+            let polled =
+                crate::task::coop::budgeted(|| future.as_mut().poll(&mut Context::from_waker(&waker)));
+            if let Poll::Ready(output) = polled {
                 // Leave the waiting list: nobody needs to wake this call any more, and a
                 // thread bridging into the runtime in a loop would otherwise leave one
                 // entry per call until the core came back.

@@ -20,6 +20,9 @@
 //! budget: a task's, and a `block_on` future's (on a multi-thread runtime too, where no
 //! task shares that thread, so that the branches of a `join!` in it take turns). Outside
 //! them (another executor polling our sockets) there is none: nobody to take turns with.
+//! A `spawn_blocking` job runs without one too, although its task is polled like any
+//! other: the job is not a poll, and may drive many operations itself
+//! (`runtime/blocking.rs`).
 //!
 //! Rejected alternative: leaving fairness to the user (`yield_now` in their loops). Every
 //! production runtime found that users do not; tokio's coop budget (also 128) is the

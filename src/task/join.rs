@@ -59,8 +59,9 @@ impl<T> JoinHandle<T> {
         JoinHandle { raw, _output: PhantomData }
     }
 
-    /// Cancels the task. Its future is dropped at the next chance, *on a runtime thread*,
-    /// and awaiting this handle gives `Err(JoinError::is_cancelled())`. No effect if the
+    /// Cancels the task. Its future is dropped at the next chance, *on a runtime thread*
+    /// (for a `spawn_blocking` job still queued, on the pool thread that reaches it), and
+    /// awaiting this handle gives `Err(JoinError::is_cancelled())`. No effect if the
     /// task already completed. If the task is being polled right now, the cancellation
     /// takes effect when that poll returns.
     pub fn abort(&self) {

@@ -107,7 +107,8 @@ fn record_slow(f: impl FnOnce() -> Kind) {
 }
 
 /// A task was spawned on the runtime whose recorder slot is `slot`; `queued`: it goes
-/// straight into a run queue (the runtime is not shut down).
+/// straight into a run queue (not when the runtime is shut down, nor for a
+/// `spawn_blocking` job, whose queue entry goes to the blocking pool).
 #[inline(always)]
 pub(crate) fn spawned(slot: &Slot, id: u64, name: TaskName<'_>, queued: bool) {
     if enabled() {

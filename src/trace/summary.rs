@@ -10,6 +10,7 @@
 use super::event::{Cause, Kind};
 use super::recorder::IdMap;
 use super::{TaskInfo, Trace};
+use crate::runtime::blocking;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -28,6 +29,7 @@ pub(super) fn summarise(trace: &mut Trace) {
     let mut last_cause: IdMap<Cause> = IdMap::default();
     let mut poll_start: IdMap<Duration> = IdMap::default();
     let tasks = &mut trace.tasks;
+    let threads = &trace.threads;
     trace.events.retain_mut(|event| {
         let Some(task) = task_of(&event.kind) else { return true };
         let Some(info) = tasks.get_mut(&task) else { return false };
@@ -44,7 +46,12 @@ pub(super) fn summarise(trace: &mut Trace) {
                 let took =
                     poll_start.remove(&task).map_or(Duration::ZERO, |start| event.at.saturating_sub(start));
                 info.polls += 1;
-                info.longest_poll = info.longest_poll.max(took);
+                // A blocking job's one poll is the job itself, meant to be long: not a
+                // poll that kept a worker from its other tasks (the long-poll lint).
+                let on_pool = threads.get(event.thread).is_some_and(|name| name == blocking::THREAD_NAME);
+                if !on_pool {
+                    info.longest_poll = info.longest_poll.max(took);
+                }
                 info.completed = *ready;
             }
             _ => {}
