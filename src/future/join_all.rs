@@ -17,7 +17,7 @@
 //!
 //! `queued[i]` makes a second wake before the child's next poll free: no second entry, so
 //! the queue holds at most `n` indexes, and a child is polled once per wake-up that found
-//! it not queued. The first poll polls every child (all start out `queued`).
+//! it not queued. Every child starts out queued, so the first poll polls them all.
 //!
 //! **Fairness: round robin.** Under the cooperative budget (`src/task/coop.rs`) the child
 //! polled first may spend the whole budget of the task's poll; the children after it then
@@ -106,13 +106,34 @@ pub struct JoinAll<F: Future> {
 
 /// What the child wakers share with the parent.
 struct Shared {
-    /// `queued[i]`: child `i` is in `ready` (or is about to be, or the first poll has not
-    /// reached it yet), so another wake of it has nothing to add.
+    /// `queued[i]`: child `i` is in `ready` (or is about to be), or was taken from it and
+    /// not polled yet, so another wake of it has nothing to add.
     queued: Box<[AtomicBool]>,
     /// The ready queue: indexes of children woken since the parent last took it.
     ready: Mutex<Vec<usize>>,
     /// The task awaiting the `JoinAll`.
     parent: AtomicWaker,
+}
+
+/// Puts the children of a batch that were not polled yet back into the ready queue when
+/// dropped (only a panic leaves any).
+struct Requeue<'a> {
+    shared: &'a Shared,
+    /// The batch in polling order: these two slices, one after the other.
+    parts: [&'a [usize]; 2],
+    /// How many of them were taken for polling.
+    done: usize,
+}
+
+impl Drop for Requeue<'_> {
+    fn drop(&mut self) {
+        let [first, second] = self.parts;
+        if self.done >= first.len() + second.len() {
+            return; // the normal way out: every child of the batch was polled
+        }
+        let rest = first.iter().chain(second).skip(self.done);
+        self.shared.ready.lock().extend(rest);
+    }
 }
 
 /// The waker handed to one child.
@@ -138,13 +159,13 @@ impl Wake for ChildWaker {
 }
 
 impl<F: Future> JoinAll<F> {
-    /// Builds the child wakers, with every child marked queued: the first poll polls
-    /// them all, so a wake before then has nothing to add.
+    /// Builds the child wakers, with every child queued: the first poll is an ordinary
+    /// one whose batch is every child, in order, so a wake before then has nothing to add.
     fn make_wakers(&mut self) -> Arc<Shared> {
         let n = self.children.len();
         let shared = Arc::new(Shared {
             queued: (0..n).map(|_| AtomicBool::new(true)).collect(),
-            ready: Mutex::new(Vec::new()),
+            ready: Mutex::new((0..n).collect()),
             parent: AtomicWaker::new(),
         });
         self.wakers =
@@ -153,15 +174,7 @@ impl<F: Future> JoinAll<F> {
         shared
     }
 
-    /// The first poll: every child once, in order (`next_start` is 0).
-    fn poll_all(&mut self, shared: &Shared) {
-        for index in 0..self.children.len() {
-            self.poll_child(shared, index);
-        }
-        self.next_start = 1;
-    }
-
-    /// Every later poll: the children woken since the last one, round robin.
+    /// A poll: the children woken since the last one (at first, all of them), round robin.
     fn poll_woken(&mut self, shared: &Shared) {
         let mut batch = std::mem::take(&mut self.batch);
         batch.clear();
@@ -171,12 +184,19 @@ impl<F: Future> JoinAll<F> {
         // Index order from `next_start`, wrapping around: `[split..]`, then `[..split]`.
         let split = batch.partition_point(|&index| index < self.next_start);
         let (wrapped, from_start) = batch.split_at(split);
+        // If a child panics, the children after it in this batch were taken from the
+        // queue but not polled: the guard puts them back, so that a caller who catches the
+        // panic and polls again does not strand them (their `queued` flags are still set,
+        // so no wake would queue them again).
+        let mut unpolled = Requeue { shared, parts: [from_start, wrapped], done: 0 };
         let mut first = None;
         for &index in from_start.iter().chain(wrapped) {
+            unpolled.done += 1;
             if self.poll_child(shared, index) && first.is_none() {
                 first = Some(index);
             }
         }
+        drop(unpolled);
         if let Some(first) = first {
             self.next_start = first + 1; // `n` is fine: `partition_point` then wraps to 0
         }
@@ -221,16 +241,12 @@ impl<F: Future> Future for JoinAll<F> {
         let this = self.get_mut();
         assert!(!this.completed, "JoinAll polled after it completed");
         if this.remaining > 0 {
-            let (shared, first_poll) = match &this.shared {
-                Some(shared) => (shared.clone(), false),
-                None => (this.make_wakers(), true),
+            let shared = match &this.shared {
+                Some(shared) => shared.clone(),
+                None => this.make_wakers(),
             };
             shared.parent.register(cx.waker()); // register, then check (take the queue)
-            if first_poll {
-                this.poll_all(&shared);
-            } else {
-                this.poll_woken(&shared);
-            }
+            this.poll_woken(&shared);
             if this.remaining > 0 {
                 return Poll::Pending;
             }

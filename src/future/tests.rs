@@ -368,3 +368,28 @@ fn select_macro_drops_the_futures_before_the_handler_runs() {
         assert!(tx.is_closed());
     });
 }
+
+/// A child that panics in the middle of a batch does not strand the children after it:
+/// a caller that catches the panic and polls again still gets every other output.
+#[test]
+fn join_all_polled_again_after_a_child_panics_polls_the_rest() {
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+    let mut cx = Context::from_waker(futures_task::noop_waker_ref());
+    let panicked = std::cell::Cell::new(false);
+    let children = (0..4).map(|i| {
+        let panicked = &panicked;
+        std::future::poll_fn(move |_| {
+            if i == 1 && !panicked.replace(true) {
+                panic!("child 1 panics once");
+            }
+            Poll::Ready(i)
+        })
+    });
+    let mut all = crate::future::join_all(children);
+    let first = catch_unwind(AssertUnwindSafe(|| Pin::new(&mut all).poll(&mut cx)));
+    assert!(first.is_err(), "child 1 panicked through the first poll");
+    // Children 2 and 3 were in the batch but not polled: they were put back.
+    let again = Pin::new(&mut all).poll(&mut cx);
+    assert!(again.is_pending(), "child 1 is not ready again until woken: {again:?}");
+    assert_eq!(all.children_examined(), 1 + 1 + 2, "0 and 1, then 2 and 3");
+}

@@ -322,25 +322,26 @@ impl<T> Slab<T> {
     }
 
     /// [`Slab::drain`] into `out`, for a caller that drains often and keeps one buffer (the
-    /// reactor, at every readiness event). Keeps the slots' memory for the next values.
+    /// reactor, at every readiness event). Visits only the slots the bitmap marks in use,
+    /// so a slab that once held many values and now holds few drains in time for the few
+    /// (plus one word read per 64 slots). Each freed slot joins the free list.
     pub(crate) fn drain_into(&mut self, out: &mut Vec<T>) {
         if self.len == 0 {
             return; // every slot is vacant, and every key to one is stale already
         }
-        for slot in &mut self.slots {
-            out.extend(slot.value.take());
-            // Every key to a slot that held a value, or was detached, must go stale; for
-            // a slot that was vacant already, a step more is harmless.
-            slot.generation = slot.generation.wrapping_add(1);
+        for word_index in 0..self.occupied.len() {
+            let mut word = std::mem::take(&mut self.occupied[word_index]);
+            while word != 0 {
+                let index = word_index * 64 + word.trailing_zeros() as usize;
+                word &= word - 1; // clear the lowest set bit
+                let slot = &mut self.slots[index];
+                out.extend(slot.value.take());
+                // Every key to a slot that held a value, or was detached, must go stale.
+                slot.generation = slot.generation.wrapping_add(1);
+                slot.link = self.first_free;
+                self.first_free = index as u32;
+            }
         }
-        // Every slot is vacant now: thread a new free list through all of them, lowest
-        // first (the old list is dropped with the rest of the bookkeeping).
-        self.first_free = NONE;
-        for (index, slot) in self.slots.iter_mut().enumerate().rev() {
-            slot.link = self.first_free;
-            self.first_free = index as u32;
-        }
-        self.occupied.fill(0);
         self.len = 0;
     }
 }

@@ -110,3 +110,24 @@ fn insert_with_sees_its_own_key_and_drain_empties() {
     assert!(slab.is_empty());
     assert_eq!(Key::from_u64(keys[5].to_u64()), keys[5]);
 }
+
+/// `drain_into` visits only the slots in use, frees each onto the free list, and makes
+/// every old key stale; slots vacant before it stay reusable too.
+#[test]
+fn drain_into_frees_exactly_the_slots_in_use() {
+    let mut slab = Slab::new();
+    let keys: Vec<Key> = (0..200).map(|i| slab.insert(i)).collect();
+    for key in &keys[..150] {
+        slab.remove(*key);
+    }
+    let mut out = Vec::new();
+    slab.drain_into(&mut out);
+    out.sort_unstable();
+    assert_eq!(out, (150..200).collect::<Vec<_>>());
+    assert!(slab.is_empty());
+    assert!(keys.iter().all(|&key| slab.get(key).is_none()), "every old key is stale");
+    let again: Vec<Key> = (0..200).map(|i| slab.insert(i)).collect();
+    let mut indexes: Vec<usize> = again.iter().map(|key| key.index()).collect();
+    indexes.sort_unstable();
+    assert_eq!(indexes, (0..200).collect::<Vec<_>>(), "every slot reused once, none added");
+}
