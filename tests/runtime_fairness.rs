@@ -366,3 +366,62 @@ fn tasks_spawned_from_outside_run_within_a_round_of_yields() {
         assert!(worst <= 3 * HOGS, "{worst} yields by the other tasks before a spawned task ran");
     });
 }
+
+/// The order within a round: tasks a look brings in for a yielder run before every
+/// yielder already queued, since all of those yielded before the look too. Three tasks
+/// yield in turn on one worker; during one of B's polls three tasks are spawned from
+/// outside. Until the last of them has run, no yielder may run twice (a review found the
+/// brought-in tasks queued behind the covered yielders: `C2 A3 X0 C3 A4 X1 X2`).
+#[test]
+fn tasks_brought_in_by_a_look_run_before_the_yielders_it_covers() {
+    common::within(60, || {
+        for _ in 0..20 {
+            let rt = Builder::new_multi_thread().worker_threads(1).build().unwrap();
+            let log = Arc::new(Mutex::new(Vec::<String>::new()));
+            let yielders: Vec<_> =
+                ["A", "B", "C"]
+                    .into_iter()
+                    .map(|name| {
+                        let (log, handle) = (log.clone(), rt.handle().clone());
+                        rt.spawn(async move {
+                            for i in 0..6 {
+                                log.lock().unwrap().push(format!("{name}{i}"));
+                                if name == "B" && i == 2 {
+                                    let (spawned_log, handle) = (log.clone(), handle.clone());
+                                    std::thread::spawn(move || {
+                                        for x in 0..3 {
+                                            let log = spawned_log.clone();
+                                            drop(handle.spawn(async move {
+                                                log.lock().unwrap().push(format!("X{x}"))
+                                            }));
+                                        }
+                                    })
+                                    .join()
+                                    .unwrap();
+                                    log.lock().unwrap().push("queued".into());
+                                }
+                                clockwork::task::yield_now().await;
+                            }
+                        })
+                    })
+                    .collect();
+            rt.block_on(async {
+                for yielder in yielders {
+                    yielder.await.unwrap();
+                }
+            });
+            let log = log.lock().unwrap();
+            let from = log.iter().position(|e| e == "queued").unwrap() + 1;
+            let to = log.iter().rposition(|e| e.starts_with('X')).unwrap();
+            let between: Vec<char> = log[from..to]
+                .iter()
+                .filter(|e| !e.starts_with('X'))
+                .map(|e| e.chars().next().unwrap())
+                .collect();
+            let mut seen = between.clone();
+            seen.sort_unstable();
+            seen.dedup();
+            assert_eq!(seen.len(), between.len(), "a yielder ran twice before the spawned tasks: {log:?}");
+        }
+    });
+}

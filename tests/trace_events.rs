@@ -210,3 +210,31 @@ fn tracing_off_records_nothing() {
     assert!(rt.trace().is_none());
     assert!(rt.lints().is_empty());
 }
+
+/// The long-poll lint exempts a blocking job's own poll, not whatever runs on a pool
+/// thread: a job that drives the current-thread runtime itself (`Handle::block_on`, the
+/// core being free) runs ordinary tasks there, and their long polls still count.
+#[test]
+fn a_long_poll_driven_from_a_blocking_job_is_still_reported() {
+    let rt = Builder::new_current_thread().trace(true).build().unwrap();
+    let handle = rt.handle().clone();
+    let job = rt.spawn_blocking(move || {
+        handle.block_on(async {
+            let slow = task::Builder::new().name("driven").spawn(async {
+                let start = std::time::Instant::now();
+                while start.elapsed() < std::time::Duration::from_millis(15) {} // blocks the thread
+            });
+            slow.unwrap().await.unwrap();
+        })
+    });
+    futures::executor::block_on(job).unwrap(); // nobody else drives the runtime
+    let lints = rt.lints();
+    assert!(
+        lints.iter().any(|l| l.name == "driven" && matches!(l.kind, LintKind::LongPoll { .. })),
+        "{lints:#?}"
+    );
+    assert!(
+        !lints.iter().any(|l| matches!(l.kind, LintKind::LongPoll { .. }) && l.name != "driven"),
+        "{lints:#?}"
+    );
+}

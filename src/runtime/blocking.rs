@@ -47,8 +47,8 @@ use std::time::Duration;
 /// threads do not linger.
 pub(crate) const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(10);
 
-/// The name of every pool thread (the trace tells a blocking job's poll by it).
-pub(crate) const THREAD_NAME: &str = "clockwork-blocking";
+/// The name of every pool thread (as the trace's timeline shows it).
+const THREAD_NAME: &str = "clockwork-blocking";
 
 /// A unit of work for a pool thread (in practice, "poll this blocking task").
 pub(crate) type Job = Box<dyn FnOnce() + Send + 'static>;

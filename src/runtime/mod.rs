@@ -14,7 +14,7 @@
 //!
 //! Next to read: `src/runtime/context.rs`.
 
-pub(crate) mod blocking;
+mod blocking;
 mod builder;
 pub(crate) mod context;
 pub(crate) mod current_thread;

@@ -60,7 +60,8 @@ impl Handle {
         F::Output: Send + 'static,
     {
         let (join, notified) = self.owned().bind(future, self.clone());
-        trace::spawned(&self.driver().trace, join.id(), name, notified.is_some());
+        let first = if notified.is_some() { trace::FirstEntry::RunQueue } else { trace::FirstEntry::Dropped };
+        trace::spawned(&self.driver().trace, join.id(), name, first);
         if let Some(notified) = notified {
             self.schedule(notified);
         }
@@ -94,9 +95,9 @@ impl Handle {
             f()
         });
         let (join, notified) = self.owned().bind(future, self.clone());
-        // Not "queued": it goes to the pool's queue, not a run queue (the trace then shows
-        // it spawned here and polled on a pool thread).
-        trace::spawned(&self.driver().trace, join.id(), name, false);
+        // Not a run queue: the pool's (the trace then shows it spawned here and polled on a
+        // pool thread, and exempts that poll from the long-poll lint).
+        trace::spawned(&self.driver().trace, join.id(), name, trace::FirstEntry::BlockingPool);
         // The task's first (and only) queue entry goes to the pool, whose thread polls it:
         // see `blocking.rs`, "A job is a task".
         if let Some(notified) = notified {

@@ -106,21 +106,31 @@ fn record_slow(f: impl FnOnce() -> Kind) {
     with_current(|r| r.record(f()));
 }
 
-/// A task was spawned on the runtime whose recorder slot is `slot`; `queued`: it goes
-/// straight into a run queue (not when the runtime is shut down, nor for a
-/// `spawn_blocking` job, whose queue entry goes to the blocking pool).
+/// Where a new task's first queue entry went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum FirstEntry {
+    /// Into a run queue: the trace records its first schedule too.
+    RunQueue,
+    /// Nowhere: the runtime is shut down, and the task was cancelled at once.
+    Dropped,
+    /// To the blocking pool: a `spawn_blocking` job, whose one poll is the job itself
+    /// (so a long poll of it is no lint).
+    BlockingPool,
+}
+
+/// A task was spawned on the runtime whose recorder slot is `slot`.
 #[inline(always)]
-pub(crate) fn spawned(slot: &Slot, id: u64, name: TaskName<'_>, queued: bool) {
+pub(crate) fn spawned(slot: &Slot, id: u64, name: TaskName<'_>, first: FirstEntry) {
     if enabled() {
-        spawned_slow(slot, id, name, queued);
+        spawned_slow(slot, id, name, first);
     }
 }
 
 #[cold]
 #[inline(never)]
-fn spawned_slow(slot: &Slot, id: u64, name: TaskName<'_>, queued: bool) {
+fn spawned_slow(slot: &Slot, id: u64, name: TaskName<'_>, first: FirstEntry) {
     if let Some(recorder) = slot.get() {
-        recorder.spawn(id, name.name, name.location, queued);
+        recorder.spawn(id, name.name, name.location, first);
     }
 }
 

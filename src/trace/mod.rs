@@ -68,6 +68,10 @@ pub struct TaskInfo {
     pub waker_clones: u64,
     /// Waker clones dropped. `clones - drops` is the number of live wakers.
     pub waker_drops: u64,
+    /// A `spawn_blocking` job: its one poll, on a pool thread, is the whole job, so its
+    /// length is not counted in `longest_poll` (no long-poll lint for work that is
+    /// already where it belongs).
+    pub blocking: bool,
 }
 
 impl TaskInfo {

@@ -25,6 +25,7 @@
 
 use super::clock::Clock;
 use super::event::{Cause, Event, Kind};
+use super::hooks::FirstEntry;
 use super::log::{Log, Spares, LARGEST_CHUNK};
 use super::record::{self, Decoded, Record};
 use super::summary;
@@ -90,7 +91,8 @@ struct Lane {
     /// The rare events too large for a record, in order: `(clock ticks, event)`.
     cold: Log<(u64, Kind)>,
     /// Tasks spawned from this thread. Not capped: the task table needs every name.
-    names: Log<(u64, Name)>,
+    /// Each task's name, and whether it is a `spawn_blocking` job.
+    names: Log<(u64, Name, bool)>,
 }
 
 /// This thread's own lane: the only way to write to a lane. [`Recorder::with_lane`] makes
@@ -125,9 +127,9 @@ impl Owned<'_> {
         }
     }
 
-    fn name(&self, task: u64, name: Name) {
+    fn name(&self, task: u64, name: Name, blocking: bool) {
         // SAFETY: as in `push_records`.
-        let _always = unsafe { self.0.names.push((task, name)) }; // no cap: always stored
+        let _always = unsafe { self.0.names.push((task, name, blocking)) }; // no cap: always stored
     }
 
     /// Counts a clone (`cloned`) or a drop of one of `task`'s wakers: a record too.
@@ -246,15 +248,21 @@ impl Recorder {
         self.record_at(self.now(), kind);
     }
 
-    /// A task was spawned: remember its name, then record the spawn (and, if `queued`, its
-    /// first schedule, with the same clock reading).
-    pub(crate) fn spawn(&self, task: u64, given: Option<&str>, at: &'static Location<'static>, queued: bool) {
+    /// A task was spawned: remember its name, then record the spawn (and, if it went into
+    /// a run queue, its first schedule, with the same clock reading).
+    pub(crate) fn spawn(
+        &self,
+        task: u64,
+        given: Option<&str>,
+        at: &'static Location<'static>,
+        first: FirstEntry,
+    ) {
         let name = given.map_or(Name::At(at), |n| Name::Given(n.into()));
         let now = self.now();
         self.with_lane(|lane| {
-            lane.name(task, name); // before the events: see `snapshot`
+            lane.name(task, name, first == FirstEntry::BlockingPool); // before the events: see `snapshot`
             lane.push_records((Record::spawn(now, task), None));
-            if queued {
+            if first == FirstEntry::RunQueue {
                 lane.push_records(Record::schedule(now, task, Cause::Spawned));
             }
         });
@@ -311,12 +319,12 @@ impl Recorder {
         // Names after all events: a task's name is pushed before anything about it is
         // recorded, so every task an event mentions is found (on whichever lane spawned it).
         for lane in &lanes {
-            lane.names.for_each(|(id, name)| {
+            lane.names.for_each(|(id, name, blocking)| {
                 let name = match name {
                     Name::Given(name) => name.to_string(),
                     Name::At(at) => format!("{}:{}", at.file(), at.line()),
                 };
-                trace.tasks.insert(*id, TaskInfo { name, ..TaskInfo::default() });
+                trace.tasks.insert(*id, TaskInfo { name, blocking: *blocking, ..TaskInfo::default() });
             });
         }
         for (task, (clones, drops)) in wakers {

@@ -10,7 +10,6 @@
 use super::event::{Cause, Kind};
 use super::recorder::IdMap;
 use super::{TaskInfo, Trace};
-use crate::runtime::blocking;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -29,7 +28,6 @@ pub(super) fn summarise(trace: &mut Trace) {
     let mut last_cause: IdMap<Cause> = IdMap::default();
     let mut poll_start: IdMap<Duration> = IdMap::default();
     let tasks = &mut trace.tasks;
-    let threads = &trace.threads;
     trace.events.retain_mut(|event| {
         let Some(task) = task_of(&event.kind) else { return true };
         let Some(info) = tasks.get_mut(&task) else { return false };
@@ -47,9 +45,10 @@ pub(super) fn summarise(trace: &mut Trace) {
                     poll_start.remove(&task).map_or(Duration::ZERO, |start| event.at.saturating_sub(start));
                 info.polls += 1;
                 // A blocking job's one poll is the job itself, meant to be long: not a
-                // poll that kept a worker from its other tasks (the long-poll lint).
-                let on_pool = threads.get(event.thread).is_some_and(|name| name == blocking::THREAD_NAME);
-                if !on_pool {
+                // poll that kept a worker from its other tasks (the long-poll lint). Told
+                // by the task, not by the thread: a pool thread inside `Handle::block_on`
+                // may run ordinary tasks, whose long polls still count.
+                if !info.blocking {
                     info.longest_poll = info.longest_poll.max(took);
                 }
                 info.completed = *ready;

@@ -10,8 +10,8 @@
 //! |---|---|---|
 //! | spawn or wake from this worker (not a self-wake) | the new task | the task it displaced, if any, at the back |
 //! | self-wake after a poll (`yield_now`) | unchanged | the task at the back, marked *yielded* with the current *look* number (yielding means "after the others") |
-//! | owner pops a task marked with the current look number | unchanged | the worker *looks*: it takes the injector's tasks and the unmarked tasks of every sibling's FIFO, queues the task again behind them, unmarked, and starts a new look number (`worker.rs`) |
-//! | owner pops a task marked with an older number | unchanged | it runs: a look made since it yielded already brought in what was waiting then |
+//! | owner pops a task marked with the current look number | unchanged | the worker *looks*: it takes the injector's tasks and the unmarked tasks of every sibling's FIFO and starts a new look number; if it found any, they go to the *front* (ahead of the yielders still queued, all of which yielded before the look) and the task to the back, unmarked; if none, the task runs at once (`worker.rs`) |
+//! | owner pops a task marked with an older number | unchanged | it runs: a look made since it yielded brought in what was waiting then, and queued it ahead |
 //! | owner pops, streak < [`MAX_RUN_NEXT_STREAK`] | emptied: its task runs | unchanged |
 //! | owner pops, streak reached | its task moves to the back | the front task runs |
 //! | a sibling steals | untouched (a cold thread gains nothing from a hot task) | loses its older half |
@@ -90,6 +90,17 @@ impl<T> Local<T> {
     /// so far is covered.
     pub(crate) fn looked(&mut self) {
         self.look += 1;
+    }
+
+    /// Puts several tasks at the *front*, in their order: what a look brought in for a
+    /// yielder. Every task still queued here yielded before the look (the popped yielder
+    /// was the first with the current look number, and whatever was ahead of it has run),
+    /// so the tasks brought in must go before them too, not just before the popped one.
+    pub(crate) fn push_front_all(&mut self, tasks: VecDeque<T>) {
+        self.unmarked += tasks.len();
+        for task in tasks.into_iter().rev() {
+            self.queue.push_front((task, None));
+        }
     }
 
     /// Moves several tasks to the back (the surplus of a steal).
@@ -278,7 +289,13 @@ mod tests {
         check(&local);
         assert_eq!(local.pop(true).map(|p| p.task), Some(5));
         check(&local);
-        assert_eq!(local.take_all(), [7]);
+        local.push_yielded(8);
+        local.push_front_all(VecDeque::from([9, 10]));
+        check(&local);
+        assert_eq!(local.pop(true).map(|p| p.task), Some(9), "brought in ahead of the yielder");
+        assert_eq!(local.pop(true).map(|p| p.task), Some(10));
+        check(&local);
+        assert_eq!(local.take_all(), [7, 8]);
         check(&local);
         local.push_yielded(5);
         local.push_back(6);

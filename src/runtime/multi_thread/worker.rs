@@ -124,7 +124,10 @@ impl Worker {
         let Some(first) = ahead.pop_front() else {
             return yielder; // nothing else is ready anywhere: go on at once
         };
-        local.extend(ahead);
+        // At the front: the yielders still queued here yielded before this look, and are
+        // covered by it, so what it found must run before them too (a review: at the back,
+        // a covered yielder ran again before tasks that waited when it yielded).
+        local.push_front_all(ahead);
         local.push_back(yielder);
         first
     }
