@@ -10,7 +10,7 @@
 //! |---|---|---|
 //! | spawn or wake from this worker (not a self-wake) | the new task | the task it displaced, if any, at the back |
 //! | self-wake after a poll (`yield_now`) | unchanged | the task at the back, marked *yielded* with the current *look* number (yielding means "after the others") |
-//! | owner pops a task marked with the current look number | unchanged | the worker *looks*: it takes the injector's tasks and the unmarked tasks of every sibling's FIFO and starts a new look number; if it found any, they go to the *front* (ahead of the yielders still queued, all of which yielded before the look) and the task to the back, unmarked; if none, the task runs at once (`worker.rs`) |
+//! | owner pops a task marked with the current look number | unchanged | the worker *looks*: it takes the injector's tasks and the unmarked tasks of every sibling's FIFO and starts a new look number; if it found any, they go to the *front* (ahead of the yielders still queued, all of which yielded before the look) and the task to the back, marked as *covered* (an older number: it owes no look, and a sibling's look does not take it); if none, the task runs at once (`worker.rs`) |
 //! | owner pops a task marked with an older number | unchanged | it runs: a look made since it yielded brought in what was waiting then, and queued it ahead |
 //! | owner pops, streak < [`MAX_RUN_NEXT_STREAK`] | emptied: its task runs | unchanged |
 //! | owner pops, streak reached | its task moves to the back | the front task runs |
@@ -84,6 +84,15 @@ impl<T> Local<T> {
     /// reaches it whether a look is owed.
     pub(crate) fn push_yielded(&mut self, task: T) {
         self.queue.push_back((task, Some(self.look)));
+    }
+
+    /// Queues the yielder a look was made for, behind what the look brought in: still
+    /// marked as a yielder (so a sibling's look does not take it: it is not a task
+    /// waiting for its first turn, and taking it would make two workers of yielders trade
+    /// tasks at every look), but with an older look number, so it owes no new look.
+    /// Call it after [`Local::looked`].
+    pub(crate) fn push_covered(&mut self, task: T) {
+        self.queue.push_back((task, Some(self.look.wrapping_sub(1))));
     }
 
     /// The owner has just looked at the other queues for a yielder: every yielder queued
@@ -289,13 +298,23 @@ mod tests {
         check(&local);
         assert_eq!(local.pop(true).map(|p| p.task), Some(5));
         check(&local);
+        // A look for a yielder (the queue now holds 7, flushed, then the yielder 8).
         local.push_yielded(8);
+        local.looked();
         local.push_front_all(VecDeque::from([9, 10]));
+        local.push_covered(11);
         check(&local);
-        assert_eq!(local.pop(true).map(|p| p.task), Some(9), "brought in ahead of the yielder");
+        assert_eq!(local.pop(true).map(|p| p.task), Some(9), "brought in ahead of everything");
         assert_eq!(local.pop(true).map(|p| p.task), Some(10));
         check(&local);
-        assert_eq!(local.take_all(), [7, 8]);
+        assert_eq!(local.steal_ready(), [7], "a sibling's look takes neither yielder");
+        check(&local);
+        let pops: Vec<(i32, bool)> =
+            std::iter::from_fn(|| local.pop(true)).map(|p| (p.task, p.look_owed)).collect();
+        assert_eq!(pops, [(8, false), (11, false)], "both covered by the look");
+        check(&local);
+        local.push_back(12);
+        assert_eq!(local.take_all(), [12]);
         check(&local);
         local.push_yielded(5);
         local.push_back(6);

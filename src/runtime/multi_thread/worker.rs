@@ -106,8 +106,8 @@ impl Worker {
     /// in siblings' queues (woken from outside the workers, or stolen by an idle
     /// sibling): they go first, brought here (the injector's as they stand, up to
     /// [`YIELD_INJECTOR_TAKE`], and every sibling's queued tasks that did not yield
-    /// themselves), and the yielder is queued behind them, unmarked, so it waits for one
-    /// such round only. The look covers every yielder queued here so far (`Local::looked`),
+    /// themselves) to the front of this queue, and the yielder behind them, marked as
+    /// covered (`Local::push_covered`), so it waits for one such round only. The look covers every yielder queued here so far (`Local::looked`),
     /// so a queue of yielders costs one look per round. Returns the task to run now. Tasks
     /// that siblings are running, or hold in their run-next slots, are left alone: a
     /// yield orders *queued* work.
@@ -128,7 +128,7 @@ impl Worker {
         // covered by it, so what it found must run before them too (a review: at the back,
         // a covered yielder ran again before tasks that waited when it yielded).
         local.push_front_all(ahead);
-        local.push_back(yielder);
+        local.push_covered(yielder);
         first
     }
 
