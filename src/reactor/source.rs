@@ -279,7 +279,16 @@ impl<T: AsFd> Registration<T> {
         let mut waiter = Waiter { source: &self.source, direction, key: None };
         poll_fn(|cx| {
             let key = Some(&mut waiter.key);
-            crate::task::coop::poll_budgeted(cx, |cx| self.poll_io_unbudgeted(direction, cx, key, &mut op))
+            let polled = crate::task::coop::poll_budgeted(cx, |cx| {
+                self.poll_io_unbudgeted(direction, cx, key, &mut op)
+            });
+            if polled.is_ready() {
+                // Done: a key it holds is stale already (only an event, which drains the
+                // waiters, or shutdown, which does too, makes a waiting direction ready),
+                // so the drop below need not take the lock to remove nothing.
+                waiter.key = None;
+            }
+            polled
         })
         .await
     }

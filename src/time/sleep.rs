@@ -134,10 +134,11 @@ impl Sleep {
 
     /// Now, by the clock this sleep's deadline is measured against.
     fn now(&self) -> Instant {
-        match self.driver.clone().or_else(crate::runtime::context::driver_handle) {
-            Some(driver) => driver.time().clock().now(),
-            None => Instant::now(),
+        if let Some(driver) = &self.driver {
+            return driver.time().clock().now();
         }
+        crate::runtime::context::driver_handle()
+            .map_or_else(Instant::now, |driver| driver.time().clock().now())
     }
 
     /// Moves the deadline (earlier, later, or into the past), even after the sleep

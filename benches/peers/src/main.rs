@@ -153,6 +153,7 @@ fn main() {
     bench!("ping_pong (1000 pairs, 2 oneshots each)", 2, ping_pong);
     bench!("timers (100k sleeps of 1..=50 ms; overhead = wall - 50 ms)", 2, timers);
     bench!("timer_cancel (100k x sleep(10 s), poll once, drop)", 2, timer_cancel);
+    bench!("join_all_chain (10k children, one woken at a time)", 0, join_all_chain);
     bench!("tcp_echo (32 clients x 2000 round trips of 64 B)", 2, tcp_echo);
     if traced {
         println!();

@@ -25,6 +25,9 @@ pub trait Rt: Clone + Send + Sync + 'static {
     fn oneshot() -> (impl FnOnce() + Send + 'static, impl Future<Output = ()> + Send + 'static);
     /// The runtime's own sleep.
     fn sleep(duration: Duration) -> impl Future<Output = ()> + Send;
+    /// Awaits every future, outputs in order: `clockwork::future::join_all` for clockwork,
+    /// `futures::future::join_all` (what their users reach for) for tokio and smol.
+    fn join_all<F: Future>(futures: Vec<F>) -> impl Future<Output = Vec<F::Output>>;
     /// The `tcp_echo` workload with the runtime's own TCP types: an echo server task on
     /// loopback, `clients` client tasks doing `trips` round trips of `size` bytes each.
     /// Returns the time from the first connect to the last reply.
@@ -84,6 +87,10 @@ impl<const TRACED: bool> Rt for Clockwork<TRACED> {
     fn sleep(duration: Duration) -> impl Future<Output = ()> + Send {
         clockwork::time::sleep(duration)
     }
+    fn join_all<F: Future>(futures: Vec<F>) -> impl Future<Output = Vec<F::Output>> {
+        clockwork::future::join_all(futures)
+    }
+
     fn tcp_echo(&self, clients: usize, trips: usize, size: usize) -> Duration {
         use clockwork::net::{TcpListener, TcpStream};
         let rt = self.handle_only();
@@ -169,6 +176,10 @@ impl Rt for Tokio {
     fn sleep(duration: Duration) -> impl Future<Output = ()> + Send {
         tokio::time::sleep(duration)
     }
+    fn join_all<F: Future>(futures: Vec<F>) -> impl Future<Output = Vec<F::Output>> {
+        futures::future::join_all(futures)
+    }
+
     fn tcp_echo(&self, clients: usize, trips: usize, size: usize) -> Duration {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         use tokio::net::{TcpListener, TcpStream};
@@ -274,6 +285,10 @@ impl Rt for Smol {
             async_io::Timer::after(duration).await;
         }
     }
+    fn join_all<F: Future>(futures: Vec<F>) -> impl Future<Output = Vec<F::Output>> {
+        futures::future::join_all(futures)
+    }
+
     fn tcp_echo(&self, clients: usize, trips: usize, size: usize) -> Duration {
         use async_net::{TcpListener, TcpStream};
         use futures_lite::{AsyncReadExt, AsyncWriteExt};

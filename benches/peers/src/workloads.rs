@@ -174,6 +174,36 @@ pub const ECHO_CLIENTS: usize = 32;
 pub const ECHO_ROUND_TRIPS: usize = 2_000;
 
 /// A loopback echo server in the runtime; 32 clients × 2,000 round trips of 64 B.
+/// `join_all` of a chain of 10 000 futures in which each wakes the one before it: only one
+/// child is ready at a time, so the cost per wake-up is what is measured (a join that
+/// scans all its children on each wake-up is quadratic here).
+pub fn join_all_chain<R: Rt>(rt: &R) -> Duration {
+    const N: usize = 10_000;
+    rt.block_on(async {
+        let start = Instant::now();
+        let (mut senders, receivers): (Vec<_>, Vec<_>) =
+            (0..N).map(|_| R::oneshot()).map(|(s, r)| (Some(s), r)).unzip();
+        let first = senders[N - 1].take().expect("the last child's sender");
+        let children: Vec<_> = receivers
+            .into_iter()
+            .enumerate()
+            .map(|(i, received)| {
+                let next = if i > 0 { senders[i - 1].take() } else { None };
+                async move {
+                    received.await;
+                    if let Some(send) = next {
+                        send();
+                    }
+                }
+            })
+            .collect();
+        first();
+        let outputs = R::join_all(children).await;
+        assert_eq!(outputs.len(), N);
+        start.elapsed()
+    })
+}
+
 pub fn tcp_echo<R: Rt>(rt: &R) -> Duration {
     rt.tcp_echo(ECHO_CLIENTS, ECHO_ROUND_TRIPS, 64)
 }

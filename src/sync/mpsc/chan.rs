@@ -42,8 +42,7 @@
 
 use super::error::{TryRecvError, TrySendError};
 use super::line::{Line, Ticket};
-use crate::loom::sync::atomic::AtomicBool;
-use crate::loom::sync::atomic::Ordering::Relaxed;
+use crate::loom::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use crate::loom::sync::{Mutex, MutexGuard};
 use crate::util::panic::discard;
 use std::any::Any;
