@@ -13,13 +13,24 @@
 //! harmless no-op. Rejected alternative: intrusive linked lists (tokio's choice), which
 //! avoid the `Vec` but need `unsafe` and pinning at every use.
 //!
+//! **Odd generations are occupied.** A slot's generation is odd exactly while it holds
+//! a value, and every key carries an odd generation, so one comparison answers both
+//! "is this the value the key was given for?" and "is there a value at all?". Inserting
+//! makes the generation odd, removing makes it even: each removal bumps it, so an old
+//! key never matches again (until the `u32` wraps, after 2^31 reuses of one slot).
+//! The value sits in a `MaybeUninit<T>` rather than an `Option<T>`: the generation
+//! already says whether it is there, and an `Option` of a type with no spare bit
+//! pattern (a `u64`) would add eight bytes to every slot for a second copy of that fact.
+//! The price is `unsafe` at the few places that read or drop the value, each relying on
+//! this one invariant (Miri runs the slab's tests).
+//!
 //! Removing can also be done in two steps, for a caller that removes many values in a
 //! row and wants each removal to write as little as possible: [`Slab::take`] moves the
-//! value out (one store; from then on no key finds a value there), and [`Slab::free`]
-//! later bumps the generation and puts the slot on the free list. In between the slot
-//! is *detached*: empty, still carrying its last value's generation, and not reusable. The timer wheel's `cancel` takes, and frees
-//! its cancelled slots 64 at a time (`src/time/wheel/cancel.rs` says why: each memory
-//! write in a loop of cache misses costs about 3 ns).
+//! value out and bumps the generation (one store; from then on no key finds a value
+//! there), and [`Slab::free`] later puts the slot on the free list. In between the slot
+//! is *detached*: empty and not yet reusable. The timer wheel's `cancel` takes, and
+//! frees its cancelled slots 64 at a time (`src/time/wheel/cancel.rs` says why: each
+//! memory write in a loop of cache misses costs about 3 ns).
 //!
 //! Each slot also lends its owner a 32-bit **tag** while it is in use: the field that
 //! links a vacant slot into the free list is idle while the slot is occupied or
@@ -39,10 +50,11 @@
 //! | vacant | yes | clear | `remove`, `free` after `take`, or `drain` |
 //!
 //! A clear bit is a promise (the slot is vacant); a set bit is only a hint, and the
-//! generation decides (for a detached slot, which still has its last value's
-//! generation, the missing value decides).
+//! generation decides.
 //!
 //! Next to read: `src/task/mod.rs`.
+
+use std::mem::MaybeUninit;
 
 /// Where a value lives in a [`Slab`]: its index and the generation it was inserted in,
 /// packed into one `u64` (generation in the high half) so that storing a key, which the
@@ -52,9 +64,14 @@ pub(crate) struct Key(u64);
 
 impl Key {
     /// A key no slab ever hands out (index `u32::MAX` is never allocated).
-    pub(crate) const INVALID: Key = Key::new(NONE, 0);
+    pub(crate) const INVALID: Key = Key::new(NONE, 1);
 
+    /// **Invariant: a key's generation is odd**, like the generation of an occupied
+    /// slot; [`Slab::take`] and [`Slot::get`] rely on it, so that one comparison tells
+    /// them the value is there. Every constructor keeps it.
+    #[inline]
     const fn new(index: u32, generation: u32) -> Key {
+        assert!(is_occupied_generation(generation), "a key's generation is odd");
         Key((generation as u64) << 32 | index as u64)
     }
 
@@ -63,7 +80,7 @@ impl Key {
         self.0 as u32 as usize
     }
 
-    /// The generation the value was inserted in.
+    /// The generation the value was inserted in (odd, for a key a slab handed out).
     fn generation(self) -> u32 {
         (self.0 >> 32) as u32
     }
@@ -73,9 +90,10 @@ impl Key {
         self.0
     }
 
-    /// The inverse of [`Key::to_u64`].
+    /// The inverse of [`Key::to_u64`]. A number no key produced (its generation even)
+    /// becomes a key with the next generation, so the invariant holds for every key.
     pub(crate) fn from_u64(raw: u64) -> Key {
-        Key(raw)
+        Key(raw | ODD_GENERATION)
     }
 }
 
@@ -85,29 +103,71 @@ impl std::fmt::Debug for Key {
     }
 }
 
+/// The lowest bit of a key's generation, in the packed `u64`.
+const ODD_GENERATION: u64 = 1 << 32;
+
 /// One slot. A struct rather than an `enum { Occupied, Vacant }`, so that emptying it
-/// ([`Slab::take`]) writes only `value`'s "none" marker, one small store where an enum
-/// rewrites its tag and every field of the vacant variant, and so that every slot's
-/// generation sits at the same place, readable without a branch on its kind.
-#[derive(Debug)]
+/// ([`Slab::take`]) writes only the generation, one small store where an enum rewrites
+/// its tag and every field of the vacant variant, and so that every slot's generation
+/// sits at the same place, readable without a branch on its kind.
+///
+/// | state | generation | `value` | `link` | bit |
+/// |---|---|---|---|---|
+/// | occupied | odd: its key's | initialized | the owner's tag | set |
+/// | detached (`take`n, not yet `free`d) | even | moved out | the owner's tag | set |
+/// | vacant (on the free list) | even | uninitialized | next free slot | clear |
 struct Slot<T> {
-    /// While occupied or detached, the generation its value was inserted in; once
-    /// vacant (freed), the generation the next value will get (one more), which no key
-    /// handed out carries.
+    /// Odd while the slot holds a value (the generation of its key), even otherwise;
+    /// see [`is_occupied_generation`].
     generation: u32,
     /// While vacant: the next slot on the free list. While occupied or detached: the
     /// owner's *tag*, a `u32` it keeps beside the value and can still read after
     /// [`Slab::take`] (the timer wheel keeps each timer's list there).
     link: u32,
-    /// The value, or `None` if the slot is detached or vacant.
-    value: Option<T>,
+    /// Initialized iff `generation` is odd (the slab's one `unsafe` invariant).
+    value: MaybeUninit<T>,
+}
+
+impl<T> Slot<T> {
+    /// The value, if `key`'s generation is the slot's.
+    #[inline]
+    fn get(&self, key: Key) -> Option<&T> {
+        // SAFETY: a key's generation is odd (`Key`'s invariant), so if it is the slot's,
+        // the slot's is odd, and then `value` is initialized (the invariant on `value`).
+        (self.generation == key.generation()).then(|| unsafe { self.value.assume_init_ref() })
+    }
+
+    /// [`Slot::get`], mutably.
+    #[inline]
+    fn get_mut(&mut self, key: Key) -> Option<&mut T> {
+        // SAFETY: as in `get`.
+        (self.generation == key.generation()).then(|| unsafe { self.value.assume_init_mut() })
+    }
+
+    /// Moves the value out if the slot is occupied, leaving it detached (even
+    /// generation). The one place besides `take` where a value leaves a slot.
+    fn take_any(&mut self) -> Option<T> {
+        if !is_occupied_generation(self.generation) {
+            return None;
+        }
+        self.generation = self.generation.wrapping_add(1);
+        // SAFETY: the generation was odd, so `value` was initialized; it is now even,
+        // so nothing will read or drop the value again: it is moved out exactly once.
+        Some(unsafe { self.value.assume_init_read() })
+    }
+}
+
+/// `true` for the generations of occupied slots (odd ones). The parity survives the
+/// `u32` wrapping, since `2^32` is even.
+#[inline]
+const fn is_occupied_generation(generation: u32) -> bool {
+    generation & 1 == 1
 }
 
 /// The end of the free list.
 const NONE: u32 = u32::MAX;
 
 /// A `Vec` of slots with a free list threaded through the vacant ones.
-#[derive(Debug)]
 pub(crate) struct Slab<T> {
     slots: Vec<Slot<T>>,
     /// Bit `i % 64` of word `i / 64` is set if slot `i` is occupied or detached, and
@@ -122,6 +182,21 @@ pub(crate) struct Slab<T> {
 impl<T> Default for Slab<T> {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+impl<T> Drop for Slab<T> {
+    /// Drops the values still in the slab: a `MaybeUninit` does not drop its contents.
+    fn drop(&mut self) {
+        for slot in &mut self.slots {
+            drop(slot.take_any());
+        }
+    }
+}
+
+impl<T> std::fmt::Debug for Slab<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Slab").field("len", &self.len).field("slots", &self.slots.len()).finish()
     }
 }
 
@@ -160,16 +235,20 @@ impl<T> Slab<T> {
     }
 
     /// [`Slab::insert_with`], with a tag.
+    #[inline]
     fn insert_tagged_with(&mut self, make: impl FnOnce(Key) -> T, tag: u32) -> Key {
         let key = match self.first_free {
             NONE => self.push(make, tag),
             index => {
+                let generation = self.slots[index as usize].generation.wrapping_add(1);
+                debug_assert!(is_occupied_generation(generation), "the free list points at an occupied slot");
+                let key = Key::new(index, generation);
+                let value = make(key); // before any change: `make` may panic
                 let slot = &mut self.slots[index as usize];
-                debug_assert!(slot.value.is_none(), "the free list points at an occupied slot");
                 self.first_free = slot.link;
-                let key = Key::new(index, slot.generation);
                 slot.link = tag;
-                slot.value = Some(make(key));
+                slot.value.write(value);
+                slot.generation = generation; // odd: the value is there
                 key
             }
         };
@@ -184,8 +263,8 @@ impl<T> Slab<T> {
             .ok()
             .filter(|&i| i != NONE)
             .expect("slab is full: more than 4 billion live entries");
-        let key = Key::new(index, 0);
-        self.slots.push(Slot { generation: 0, link: tag, value: Some(make(key)) });
+        let key = Key::new(index, 1);
+        self.slots.push(Slot { generation: 1, link: tag, value: MaybeUninit::new(make(key)) });
         if index % 64 == 0 {
             self.occupied.push(0);
         }
@@ -199,30 +278,33 @@ impl<T> Slab<T> {
         Some(value)
     }
 
-    /// The first half of [`Slab::remove`]: moves the value out, so that no key finds it,
-    /// but leaves the slot *detached* (off the free list, with its generation and its
-    /// bit) until [`Slab::free`] is called for it. `None` (and no change) if `key` is
-    /// stale. Writes one field of one slot, for a caller that removes many values in a
-    /// row and can give the slots back later, in a batch (the timer wheel's `cancel`).
-    /// The explicit `is_none` test before `Option::take` is for the compiler: without
-    /// it, the inlined code copied the value to the stack and back.
+    /// The first half of [`Slab::remove`]: moves the value out and bumps the generation,
+    /// so that no key finds it, but leaves the slot *detached* (off the free list, with
+    /// its tag and its bit) until [`Slab::free`] is called for it. `None` (and no change)
+    /// if `key` is stale. Writes one field of one slot, the generation, for a caller that
+    /// removes many values in a row and can give the slots back later, in a batch (the
+    /// timer wheel's `cancel`): one comparison, one read, one store.
     #[inline]
     pub(crate) fn take(&mut self, key: Key) -> Option<T> {
         let slot = self.slots.get_mut(key.index())?;
-        if slot.generation != key.generation() || slot.value.is_none() {
+        if slot.generation != key.generation() {
             return None;
         }
-        slot.value.take() // the generation moves on in `free`
+        slot.generation = key.generation().wrapping_add(1); // even: detached
+                                                            // SAFETY: the slot's generation was the key's, which is odd (`Key`'s invariant),
+                                                            // so `value` was initialized; the generation is even now, so the value is read
+                                                            // (moved out) only here.
+        Some(unsafe { slot.value.assume_init_read() })
     }
 
     /// The second half of [`Slab::remove`]: gives back slot `index`, detached by
-    /// [`Slab::take`], so that it can be reused: the generation moves on (every old key
-    /// to the slot is now stale by generation too), the slot joins the free list and its
-    /// bit is cleared. Each detached slot must be freed once.
+    /// [`Slab::take`], so that it can be reused: the slot joins the free list and its
+    /// bit is cleared (its generation moved on in `take`). Each detached slot must be
+    /// freed once.
+    #[inline]
     pub(crate) fn free(&mut self, index: usize) {
         let slot = &mut self.slots[index];
-        debug_assert!(slot.value.is_none(), "free of an occupied slot {index}");
-        slot.generation = slot.generation.wrapping_add(1);
+        debug_assert!(!is_occupied_generation(slot.generation), "free of an occupied slot {index}");
         slot.link = self.first_free;
         self.first_free = index as u32;
         self.occupied[index / 64] &= !(1 << (index % 64));
@@ -231,6 +313,7 @@ impl<T> Slab<T> {
 
     /// The tag of slot `index`, which must be occupied or detached (a vacant slot's
     /// field holds its free-list link instead, and this would return that).
+    #[inline]
     pub(crate) fn tag(&self, index: usize) -> u32 {
         debug_assert!(self.is_occupied(index), "the tag of vacant slot {index}");
         self.slots[index].link
@@ -239,8 +322,7 @@ impl<T> Slab<T> {
     /// The value at `key` and its tag, or `None` if the key is stale.
     pub(crate) fn get_tagged(&self, key: Key) -> Option<(&T, u32)> {
         let slot = self.slots.get(key.index())?;
-        let value = slot.value.as_ref().filter(|_| slot.generation == key.generation())?;
-        Some((value, slot.link))
+        Some((slot.get(key)?, slot.link))
     }
 
     /// Replaces the tag of the value at `key`. Panics if the key is stale: the caller
@@ -248,21 +330,19 @@ impl<T> Slab<T> {
     /// free list.
     pub(crate) fn set_tag(&mut self, key: Key, tag: u32) {
         match self.slots.get_mut(key.index()) {
-            Some(slot) if slot.generation == key.generation() && slot.value.is_some() => slot.link = tag,
+            Some(slot) if slot.get(key).is_some() => slot.link = tag,
             _ => panic!("set_tag with a stale key {key:?}"),
         }
     }
 
     /// The value at `key`, or `None` if the key is stale.
     pub(crate) fn get(&self, key: Key) -> Option<&T> {
-        let slot = self.slots.get(key.index())?;
-        (slot.generation == key.generation()).then_some(slot.value.as_ref()).flatten()
+        self.slots.get(key.index())?.get(key)
     }
 
     /// The value at `key`, mutably, or `None` if the key is stale.
     pub(crate) fn get_mut(&mut self, key: Key) -> Option<&mut T> {
-        let slot = self.slots.get_mut(key.index())?;
-        (slot.generation == key.generation()).then_some(slot.value.as_mut()).flatten()
+        self.slots.get_mut(key.index())?.get_mut(key)
     }
 
     /// `true` if `key` still names a value.
@@ -270,14 +350,12 @@ impl<T> Slab<T> {
         self.get(key).is_some()
     }
 
-    /// The same answer as [`Slab::contains`], found by comparing generations only, for a
-    /// slab with no detached slot (free them first). That is enough: a vacant slot
-    /// already holds the generation of its *next* value, which no key handed out so far
-    /// carries; a detached one still holds its last value's, so its old keys would pass. Reading only the generation spares a branch on
-    /// whether the slot holds a value, which is what a scan over many keys of
-    /// unpredictable liveness wants (the timer wheel's tombstone compaction: a branch per
-    /// key would make the CPU wait for each slot's cache miss in turn instead of
-    /// overlapping them).
+    /// The same answer as [`Slab::contains`], computed without a branch on the slot's
+    /// contents: the generations compare equal only if the slot holds the key's value
+    /// (a detached or vacant slot's generation is even, every key's odd). That is what a scan
+    /// over many keys of unpredictable liveness wants (the timer wheel's tombstone
+    /// compaction: a branch per key would make the CPU wait for each slot's cache miss
+    /// in turn instead of overlapping them).
     pub(crate) fn contains_by_generation(&self, key: Key) -> bool {
         self.slots.get(key.index()).is_some_and(|slot| slot.generation == key.generation())
     }
@@ -301,15 +379,17 @@ impl<T> Slab<T> {
     /// Whether slot `index` holds a value, read from the slot (for tests of the bitmap).
     #[cfg(test)]
     pub(crate) fn slot_is_occupied(&self, index: usize) -> bool {
-        self.slots.get(index).is_some_and(|slot| slot.value.is_some())
+        self.slots.get(index).is_some_and(|slot| is_occupied_generation(slot.generation))
     }
 
     /// Iterates over every live `(key, value)`.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (Key, &T)> {
-        self.slots.iter().enumerate().filter_map(|(i, slot)| {
-            let key = Key::new(i as u32, slot.generation);
-            slot.value.as_ref().map(|value| (key, value))
-        })
+        self.slots.iter().enumerate().filter(|(_, slot)| is_occupied_generation(slot.generation)).map(
+            |(i, slot)| {
+                let key = Key::new(i as u32, slot.generation);
+                (key, slot.get(key).expect("an odd generation holds a value"))
+            },
+        )
     }
 
     /// Removes every value, detached slots included, leaving the slab empty (keys already
@@ -335,9 +415,9 @@ impl<T> Slab<T> {
                 let index = word_index * 64 + word.trailing_zeros() as usize;
                 word &= word - 1; // clear the lowest set bit
                 let slot = &mut self.slots[index];
-                out.extend(slot.value.take());
-                // Every key to a slot that held a value, or was detached, must go stale.
-                slot.generation = slot.generation.wrapping_add(1);
+                // Takes the value of an occupied slot (its generation becomes even, so
+                // every key to it goes stale); a detached slot is stale already.
+                out.extend(slot.take_any());
                 slot.link = self.first_free;
                 self.first_free = index as u32;
             }

@@ -68,7 +68,7 @@ fn a_taken_slot_is_stale_at_once_and_reused_only_once_freed() {
     assert_eq!(slab.take(keys[7]), None, "taken twice");
     assert!(slab.is_occupied(7), "detached: maybe occupied until freed");
     assert!(!slab.contains(keys[7]), "but the key is stale at once");
-    assert!(slab.contains_by_generation(keys[7]), "though its generation is still the slot's");
+    assert!(!slab.contains_by_generation(keys[7]), "take moved the generation on (odd to even)");
     assert_eq!(slab.len(), 130, "a detached slot still counts");
     assert_eq!(slab.insert(131).index(), 130, "and is not reused");
     slab.free(7);
@@ -130,4 +130,59 @@ fn drain_into_frees_exactly_the_slots_in_use() {
     let mut indexes: Vec<usize> = again.iter().map(|key| key.index()).collect();
     indexes.sort_unstable();
     assert_eq!(indexes, (0..200).collect::<Vec<_>>(), "every slot reused once, none added");
+}
+
+/// The `unsafe` invariant (a value is there iff the generation is odd), seen from
+/// outside: every value is dropped exactly once, whether it left by `remove`, `take`,
+/// `drain` or the slab's own drop, and a value `take`n out is never dropped by the slab.
+#[test]
+fn every_value_is_dropped_exactly_once() {
+    use std::rc::Rc;
+    let token = Rc::new(());
+    let mut slab = Slab::new();
+    let keys: Vec<Key> = (0..10).map(|_| slab.insert(Rc::clone(&token))).collect();
+    drop(slab.remove(keys[0]));
+    let taken = slab.take(keys[1]).expect("pending");
+    slab.free(keys[1].index());
+    let _detached = slab.take(keys[2]).expect("pending"); // never freed
+    assert_eq!(Rc::strong_count(&token), 1 + 9, "the test's, `taken`, `_detached`, 3..10");
+    assert_eq!(slab.drain().len(), 7, "drain skips the detached slot");
+    assert_eq!(Rc::strong_count(&token), 3, "the test's, `taken`, `_detached`");
+    slab.insert(Rc::clone(&token)); // reuses a freed slot
+    slab.insert(Rc::clone(&token));
+    drop(slab);
+    drop(taken);
+    assert_eq!(Rc::strong_count(&token), 2, "only the test's and `_detached` are left");
+}
+
+/// No key has an even generation, not even one built from an arbitrary number: a key
+/// equal to a vacant slot's (even) generation would make `get` read a value that is not
+/// there. `Key::from_u64` moves such a number on to the next (odd) generation.
+#[test]
+fn a_key_never_has_the_generation_of_a_vacant_slot() {
+    let mut slab = Slab::new();
+    let key = slab.insert(String::from("a"));
+    slab.remove(key);
+    let forged = Key::from_u64(key.to_u64() + (1 << 32)); // asks for the vacant slot's generation
+    assert_eq!(forged.to_u64(), key.to_u64() + (2 << 32), "rounded up to an odd generation");
+    assert_eq!((slab.get(forged), slab.contains_by_generation(forged)), (None, false));
+    assert_eq!(slab.take(forged), None);
+    let b = slab.insert(String::from("b"));
+    assert_eq!(b, forged, "the next occupant's key: the forged key is a real one now");
+    assert_eq!(Key::from_u64(b.to_u64()), b, "a real key round-trips unchanged");
+}
+
+/// `insert_with`'s closure may panic: the slab is left as it was (the slot stays on
+/// the free list, nothing is dropped that was never written).
+#[test]
+fn a_panicking_insert_with_leaves_the_slab_unchanged() {
+    let mut slab = Slab::new();
+    let key = slab.insert(String::from("a"));
+    slab.remove(key);
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        slab.insert_with(|_| -> String { panic!("boom") });
+    }));
+    assert!(panicked.is_err());
+    assert!(slab.is_empty() && !slab.is_occupied(key.index()));
+    assert_eq!(slab.insert(String::from("b")).index(), key.index(), "the slot is still free");
 }

@@ -9,7 +9,7 @@
 //!
 //! Next to read: `list.rs`, the queue of keys each slot holds.
 
-use super::list::{Entry, List};
+use super::list::{List, Queued};
 use crate::util::slab::{Key, Slab};
 use std::collections::VecDeque;
 
@@ -124,14 +124,14 @@ impl Level {
 
     /// Appends a timer's key to `slot` (its entry already names this slot).
     #[inline]
-    pub(crate) fn push(&mut self, slot: usize, key: Key) {
-        self.slots[slot].push_back(key);
+    pub(crate) fn push(&mut self, slot: usize, key: Key, deadline: u64) {
+        self.slots[slot].push_back(key, deadline);
         self.set_occupied(slot);
     }
 
     /// Applies the garbage rules to `slot` (see [`List::collect_garbage`]) and clears
     /// its bit if no live timer is left.
-    pub(crate) fn collect_garbage<T>(&mut self, slot: usize, entries: &Slab<Entry<T>>) {
+    pub(crate) fn collect_garbage<T>(&mut self, slot: usize, entries: &Slab<T>) {
         self.slots[slot].collect_garbage(entries);
         if self.slots[slot].is_empty() {
             self.clear_occupied(slot);
@@ -139,13 +139,13 @@ impl Level {
     }
 
     /// Empties `slot` for expiry and returns its keys (tombstones included), in order.
-    pub(crate) fn take(&mut self, slot: usize) -> VecDeque<Key> {
+    pub(crate) fn take(&mut self, slot: usize) -> VecDeque<Queued> {
         self.clear_occupied(slot);
         self.slots[slot].take_keys()
     }
 
     /// Hands the emptied buffer of [`Level::take`] back to `slot` for reuse.
-    pub(crate) fn give_back(&mut self, slot: usize, keys: VecDeque<Key>) {
+    pub(crate) fn give_back(&mut self, slot: usize, keys: VecDeque<Queued>) {
         self.slots[slot].reuse(keys);
     }
 

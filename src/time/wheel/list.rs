@@ -1,18 +1,31 @@
-//! One timer list (a slot, the due list or the overflow list): a queue of slab keys in
-//! which a cancelled timer leaves a tombstone.
+//! One timer list (a slot, the due list or the overflow list): a queue of slab keys, each
+//! with its timer's deadline, in which a cancelled timer leaves a tombstone.
 //!
 //! **What this teaches.** With a million timers, the cost of a timer wheel is not its
 //! arithmetic but its cache misses, so the lists are built to touch as little cold
-//! memory as possible. Each list is a `VecDeque<Key>` in arrival order plus a count of
-//! its *live* keys:
+//! memory as possible. Each list is a `VecDeque<Queued>` in arrival order, where a
+//! [`Queued`] is a slab key and the timer's deadline (16 bytes), plus a count of its
+//! *live* keys:
 //!
-//! * **insert** appends the key and bumps the count. The only cold memory it touches is
-//!   the new slab entry; the queue's tail is hot.
-//! * **cancel** removes the entry from the slab and leaves its key in the queue as a
+//! * **insert** appends the key and deadline and bumps the count. The only cold memory
+//!   it touches is the new slab entry; the queue's tail is hot.
+//! * **cancel** removes the value from the slab and leaves its key in the queue as a
 //!   **tombstone**: dead, because the slab bumped its slot's generation. No neighbour is
-//!   touched and nothing is searched; the count is corrected later (`cancel.rs`).
+//!   touched and nothing is searched; the count is corrected later (`cancel.rs`). If
+//!   the key is still the newest in its queue when the count is corrected (a timeout
+//!   dropped soon after it was set, the pattern a runtime sees most), it is taken back
+//!   instead, and leaves no garbage at all.
 //! * **expiry** (firing, cascading, refilling from overflow) walks the queue in order and
-//!   skips tombstones, so equal deadlines still leave first-in first-out.
+//!   skips tombstones, so equal deadlines still leave first-in first-out. The deadline
+//!   is read from the queue, in order, not from the slab: the slab slot is read only to
+//!   ask whether the key is live.
+//!
+//! Why the deadline is here and not in the slab beside the value: a slot is then 16
+//! bytes for a `u64` value (generation, tag, value) instead of 32, so a million timers
+//! fill half the memory a random cancel has to reach into, and a cascade reads each
+//! deadline from a queue it walks in order instead of from a slot anywhere in the slab.
+//! The queue doubles (8 to 16 bytes a key), which cost more in a list full of
+//! tombstones until cancels of the newest key took their key back (DESIGN.md §6).
 //!
 //! Garbage is bounded by two rules, applied whenever a list's live count drops:
 //!
@@ -31,7 +44,7 @@
 //!    if it opens slots): a pass costs a bounded number of bit reads, and at most three
 //!    slot reads, per tombstone it drops, and each tombstone is dropped once. O(1)
 //!    amortized. A queue is then never longer than `4 × live + TOMBSTONE_SLACK` keys
-//!    (8 bytes each), however long its slot lives and however many timers come and go
+//!    (16 bytes each), however long its slot lives and however many timers come and go
 //!    in it. The same pass shrinks a buffer that a burst left more than four times too
 //!    big, so memory stays O(live).
 //!
@@ -47,10 +60,11 @@
 //! while an old key of it waited: handling a timer always moves it off this list, so no
 //! timer is handled twice. Compaction, which reads no entry, reads the slab's occupied
 //! bitmap first: most tombstones point at vacant slots, which the bitmap rules out
-//! without opening them (a slot is 32 bytes; its bit is one of 512 in a cache line).
-//! When it does open slots it checks the generation only. Both tests rely on the wheel
-//! having freed every slot it took (`cancel.rs`): a slot taken but not yet freed still
-//! has its bit set and its old generation, so compaction runs only after `settle`.
+//! without opening them (a slot is 16 bytes; its bit is one of 512 in a cache line).
+//! When it does open slots it checks the generation only, which is exact: a taken
+//! slot's generation moved on in `take`. The bitmap, though, keeps a slot's bit until
+//! the wheel frees the slot in `settle` (`cancel.rs`), so compaction runs only after
+//! `settle`, or the bitmap would leave every unsettled tombstone to the slower filter.
 //!
 //! A timer that moves to another list (a cascade, or an overflow refill) moves by key:
 //! the whole old queue is taken out and walked, so no copy of the key is left behind.
@@ -97,6 +111,7 @@ impl ListId {
     }
 
     /// The inverse of [`ListId::to_tag`].
+    #[inline]
     pub(crate) fn from_tag(tag: u32) -> ListId {
         match tag {
             0 => ListId::Due,
@@ -106,17 +121,18 @@ impl ListId {
     }
 }
 
-/// One timer: its deadline and the caller's value. The list whose queue holds its live
-/// key is the slab slot's tag. No links: the entry never needs to know its neighbours.
-#[derive(Debug)]
-pub(crate) struct Entry<T> {
+/// One place in a list's queue: a timer's key and its deadline. The deadline lives here,
+/// not in the slab beside the value, so that a slab slot is only its generation, its tag
+/// and the value (16 bytes for a `u64` value).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Queued {
+    pub(crate) key: Key,
     pub(crate) deadline: u64,
-    pub(crate) value: T,
 }
 
 /// `true` iff `key`, found in the queue of list `id`, names a pending timer on that list
 /// (see the module docs for why both tests).
-pub(crate) fn is_live<T>(entries: &Slab<Entry<T>>, key: Key, id: ListId) -> bool {
+pub(crate) fn is_live<T>(entries: &Slab<T>, key: Key, id: ListId) -> bool {
     entries.get_tagged(key).is_some_and(|(_, tag)| tag == id.to_tag())
 }
 
@@ -128,7 +144,7 @@ pub(crate) const TOMBSTONE_RATIO: usize = 3;
 /// and a few cancelled ones just waits for its expiry.
 pub(crate) const TOMBSTONE_SLACK: usize = 64;
 
-/// An emptied list keeps a buffer of up to this many keys (2 KiB), so a steady state of
+/// An emptied list keeps a buffer of up to this many keys (4 KiB), so a steady state of
 /// timers allocates nothing; a bigger buffer (left by a burst) is given back.
 const KEEP_CAPACITY: usize = 256;
 
@@ -141,7 +157,7 @@ const KEEP_CAPACITY: usize = 256;
 /// * `keys.len() - live` is at most `TOMBSTONE_RATIO × live + TOMBSTONE_SLACK`.
 #[derive(Debug, Default)]
 pub(crate) struct List {
-    keys: VecDeque<Key>,
+    keys: VecDeque<Queued>,
     live: usize,
 }
 
@@ -178,25 +194,25 @@ impl List {
     }
 
     /// Every key in order, tombstones included; callers filter with [`is_live`].
-    pub(crate) fn keys(&self) -> impl Iterator<Item = Key> + '_ {
+    pub(crate) fn keys(&self) -> impl Iterator<Item = Queued> + '_ {
         self.keys.iter().copied()
     }
 
     /// Appends the key of a timer whose entry already names this list.
     #[inline]
-    pub(crate) fn push_back(&mut self, key: Key) {
-        self.keys.push_back(key);
+    pub(crate) fn push_back(&mut self, key: Key, deadline: u64) {
+        self.keys.push_back(Queued { key, deadline });
         self.live += 1;
     }
 
     /// Removes and returns the first live key of this list, `id` (the tombstones before
     /// it go too).
-    pub(crate) fn pop_front<T>(&mut self, entries: &Slab<Entry<T>>, id: ListId) -> Option<Key> {
-        while let Some(key) = self.keys.pop_front() {
-            if is_live(entries, key, id) {
+    pub(crate) fn pop_front<T>(&mut self, entries: &Slab<T>, id: ListId) -> Option<Key> {
+        while let Some(queued) = self.keys.pop_front() {
+            if is_live(entries, queued.key, id) {
                 self.live -= 1;
                 self.collect_garbage(entries);
-                return Some(key);
+                return Some(queued.key);
             }
         }
         debug_assert_eq!(self.live, 0, "a list ran out of keys while counting live ones");
@@ -205,15 +221,22 @@ impl List {
 
     /// One live timer of this list has left the slab (cancelled or reset): its key is
     /// a tombstone now. Call [`List::collect_garbage`] once every such count is in.
-    pub(crate) fn note_cancelled(&mut self) {
+    #[inline]
+    pub(crate) fn note_cancelled(&mut self, slot: usize) {
         debug_assert!(self.live > 0, "a cancel on a list with no live timers");
         self.live -= 1;
+        // The newest key is the cancelled timer's own (a timeout dropped soon after it
+        // was set): take it back instead of leaving a tombstone. The key at the back
+        // with this slot is this timer's: an older key of the slot would sit before it.
+        if self.keys.back().is_some_and(|queued| queued.key.index() == slot) {
+            self.keys.pop_back();
+        }
     }
 
     /// Applies the two garbage rules of the module docs, if either is due. O(1)
     /// amortized, given that the live count is exact.
     #[inline]
-    pub(crate) fn collect_garbage<T>(&mut self, entries: &Slab<Entry<T>>) {
+    pub(crate) fn collect_garbage<T>(&mut self, entries: &Slab<T>) {
         if self.needs_sweep() {
             self.sweep(entries);
         }
@@ -222,7 +245,7 @@ impl List {
     /// The rare part of [`List::collect_garbage`], kept out of line.
     #[cold]
     #[inline(never)]
-    fn sweep<T>(&mut self, entries: &Slab<Entry<T>>) {
+    fn sweep<T>(&mut self, entries: &Slab<T>) {
         if self.live == 0 {
             // Rule 1: only tombstones are left; no need to look at them.
             self.keys.clear();
@@ -239,9 +262,9 @@ impl List {
         // generations. When slots are not reused, as in "insert 1M, cancel all", the
         // bitmap alone finds every tombstone and no slot is read at all.
         let keys = self.keys.make_contiguous();
-        let mut kept = keep(keys, |key| entries.is_occupied(key.index()));
+        let mut kept = keep(keys, |queued| entries.is_occupied(queued.key.index()));
         if kept - self.live > self.live + TOMBSTONE_SLACK {
-            kept = keep(&mut keys[..kept], |key| entries.contains_by_generation(key));
+            kept = keep(&mut keys[..kept], |queued| entries.contains_by_generation(queued.key));
         }
         self.keys.truncate(kept);
         // Give back what a burst left behind, so that the buffer, too, stays O(live).
@@ -252,14 +275,14 @@ impl List {
 
     /// Takes every key out (live ones and tombstones, in order) and leaves the list
     /// empty; the caller moves the live timers elsewhere.
-    pub(crate) fn take_keys(&mut self) -> VecDeque<Key> {
+    pub(crate) fn take_keys(&mut self) -> VecDeque<Queued> {
         self.live = 0;
         std::mem::take(&mut self.keys)
     }
 
     /// Gives an emptied buffer from [`List::take_keys`] back to this (still empty) list,
     /// so that the next timers here reuse its allocation.
-    pub(crate) fn reuse(&mut self, mut keys: VecDeque<Key>) {
+    pub(crate) fn reuse(&mut self, mut keys: VecDeque<Queued>) {
         debug_assert!(self.keys.is_empty(), "reusing a buffer on a list that refilled");
         keys.clear();
         if keys.capacity() <= KEEP_CAPACITY {
@@ -273,7 +296,7 @@ impl List {
 /// passes, rather than `retain`'s "copy it if it passes": the answers are a coin flip
 /// here, and a branch on each would make the CPU wait for each key's answer in turn
 /// instead of overlapping the memory reads of many keys.
-fn keep(keys: &mut [Key], mut pass: impl FnMut(Key) -> bool) -> usize {
+fn keep(keys: &mut [Queued], mut pass: impl FnMut(Queued) -> bool) -> usize {
     let mut kept = 0;
     for i in 0..keys.len() {
         let key = keys[i];

@@ -47,12 +47,12 @@
 //!
 //! ## Lists and cancellation
 //!
-//! Every timer lives in one slab (`util::slab`); a slot, the due list and the overflow
-//! list each hold a queue of slab keys plus a count of the live ones. Cancel only removes
-//! the entry from the slab: the key left in the queue is a *tombstone*, skipped when the
-//! slot expires and swept when a queue holds too many. The counts are corrected in
-//! batches. `list.rs` (the queues, the garbage bound) and `cancel.rs` (the batches)
-//! explain why: cache misses.
+//! Every timer's value lives in one slab (`util::slab`); a slot, the due list and the
+//! overflow list each hold a queue of slab keys, each beside its timer's deadline, plus a
+//! count of the live ones. Cancel only removes the value from the slab: the key left in
+//! the queue is a *tombstone*, skipped when the slot expires and swept when a queue holds
+//! too many. The counts are corrected in batches. `list.rs` (the queues, the garbage
+//! bound) and `cancel.rs` (the batches) explain why: cache misses.
 //!
 //! Next to read: `level.rs` (the arithmetic), then `list.rs` (the slot lists),
 //! `cancel.rs` (cancellation), `display.rs` (the inspector), `tests.rs` (the model test)
@@ -71,7 +71,7 @@ use self::cancel::Batch;
 #[cfg(all(test, not(loom)))]
 use self::cancel::SETTLE_BATCH;
 use self::level::{level_for, slot_for, slot_start, Level, MAX_SPAN, NUM_LEVELS};
-use self::list::{is_live, Entry, List, ListId};
+use self::list::{is_live, List, ListId, Queued};
 use crate::util::slab::{Key, Slab};
 use std::collections::VecDeque;
 
@@ -108,7 +108,7 @@ pub struct Wheel<T> {
     /// Every pending timer. Its slot's tag ([`ListId::to_tag`]) names the one list whose
     /// queue holds its live key. Inserting reuses a freed slot when there is one, so a
     /// steady state of timers allocates nothing.
-    entries: Slab<Entry<T>>,
+    entries: Slab<T>,
     /// The list and slab slot of each timer cancelled since the last [`Wheel::settle`]
     /// (fewer than `SETTLE_BATCH`): its list's live count still includes it, and its
     /// slot's bit in the slab's occupied bitmap is still set. `cancel` only appends here,
@@ -157,24 +157,29 @@ impl<T> Wheel<T> {
     #[inline]
     pub fn insert(&mut self, deadline: u64, value: T) -> TimerKey {
         let list = list_for(self.elapsed, deadline);
-        let key = self.entries.insert_tagged(Entry { deadline, value }, list.to_tag());
+        let key = self.entries.insert_tagged(value, list.to_tag());
         self.push(list, key, deadline);
         TimerKey(key)
     }
 
     /// The value of a pending timer (e.g. to update a stored waker).
     pub fn get_mut(&mut self, key: TimerKey) -> Option<&mut T> {
-        self.entries.get_mut(key.0).map(|entry| &mut entry.value)
+        self.entries.get_mut(key.0)
     }
 
     /// The value of a pending timer.
     pub fn get(&self, key: TimerKey) -> Option<&T> {
-        self.entries.get(key.0).map(|entry| &entry.value)
+        self.entries.get(key.0)
     }
 
-    /// The deadline a pending timer was inserted with (or last reset to).
+    /// The deadline a pending timer was inserted with (or last reset to). O(length of
+    /// its list): the deadline is kept beside the key in the list's queue, not in the
+    /// slab (`list.rs` says why), so this searches that queue. For tests and teaching;
+    /// the runtime's `Sleep` keeps its own deadline.
     pub fn deadline(&self, key: TimerKey) -> Option<u64> {
-        self.entries.get(key.0).map(|entry| entry.deadline)
+        let (_, tag) = self.entries.get_tagged(key.0)?;
+        let list = self.list(ListId::from_tag(tag));
+        list.keys().find(|queued| queued.key == key.0).map(|queued| queued.deadline)
     }
 
     /// The earliest tick at which `poll`/`advance` may have work: a lower bound on the
@@ -211,8 +216,8 @@ impl<T> Wheel<T> {
         }
         loop {
             if let Some(key) = self.due.pop_front(&self.entries, ListId::Due) {
-                let entry = self.entries.remove(key).expect("pop_front returns live keys only");
-                return Some((TimerKey(key), entry.value));
+                let value = self.entries.remove(key).expect("pop_front returns live keys only");
+                return Some((TimerKey(key), value));
             }
             match self.next_slot() {
                 Some((level, slot, start)) if start <= now => self.expire_slot(level, slot, start),
@@ -239,31 +244,31 @@ impl<T> Wheel<T> {
         self.overflow = List::default();
         self.overflow_min = NEVER;
         self.unsettled = Batch::default();
-        self.entries.drain().into_iter().map(|entry| entry.value).collect()
+        self.entries.drain()
     }
 
     // ===== internals =====
 
     /// Appends `key` (whose entry already names `id`) to list `id`.
+    #[inline]
     fn push(&mut self, id: ListId, key: Key, deadline: u64) {
         match id {
-            ListId::Due => self.due.push_back(key),
-            ListId::Slot { level, slot } => self.levels[level as usize].push(slot as usize, key),
+            ListId::Due => self.due.push_back(key, deadline),
+            ListId::Slot { level, slot } => self.levels[level as usize].push(slot as usize, key, deadline),
             ListId::Overflow => {
                 self.overflow_min = self.overflow_min.min(deadline);
-                self.overflow.push_back(key);
+                self.overflow.push_back(key, deadline);
             }
         }
     }
 
     /// Moves every live timer among `keys`, just taken out of list `from`, to the list its
     /// deadline belongs to now, in order; tombstones are dropped. Leaves `keys` empty.
-    fn relink_all(&mut self, keys: &mut VecDeque<Key>, from: ListId) {
-        for key in keys.drain(..) {
-            let deadline = match self.entries.get_tagged(key) {
-                Some((entry, tag)) if tag == from.to_tag() => entry.deadline,
-                _ => continue, // a tombstone: its timer was cancelled or reset
-            };
+    fn relink_all(&mut self, keys: &mut VecDeque<Queued>, from: ListId) {
+        for Queued { key, deadline } in keys.drain(..) {
+            if !is_live(&self.entries, key, from) {
+                continue; // a tombstone: its timer was cancelled or reset
+            }
             let to = list_for(self.elapsed, deadline);
             self.entries.set_tag(key, to.to_tag());
             let from_level_0 = matches!(from, ListId::Slot { level: 0, .. });
@@ -320,8 +325,8 @@ impl<T> Wheel<T> {
 
     /// Walks the overflow list (rare: once per `2^36`-tick block the clock enters).
     fn exact_overflow_min(&self) -> u64 {
-        let live = self.overflow.keys().filter(|&key| is_live(&self.entries, key, ListId::Overflow));
-        live.filter_map(|key| self.entries.get(key)).map(|entry| entry.deadline).min().unwrap_or(NEVER)
+        let live = self.overflow.keys().filter(|queued| is_live(&self.entries, queued.key, ListId::Overflow));
+        live.map(|queued| queued.deadline).min().unwrap_or(NEVER)
     }
 
     /// Re-links every overflow timer relative to the new clock; those still too far stay.

@@ -11,7 +11,7 @@
 
 use super::level::{slot_span, MAX_SPAN, NUM_LEVELS};
 use super::list::{is_live, List, ListId, TOMBSTONE_RATIO, TOMBSTONE_SLACK};
-use super::{TimerKey, Wheel, NEVER, SETTLE_BATCH};
+use super::{list_for, TimerKey, Wheel, NEVER, SETTLE_BATCH};
 use std::collections::{BTreeMap, HashSet};
 
 /// splitmix64: a tiny, good-enough generator, so the tests need no `rand` dependency.
@@ -82,7 +82,7 @@ pub(super) fn check_invariants<T>(wheel: &Wheel<T>) {
     assert!(wheel.unsettled.len() < SETTLE_BATCH, "a full batch is settled at once");
     let mut live_keys = HashSet::new();
     let mut check = |list: &List, id: ListId| {
-        for key in list.keys() {
+        for key in list.keys().map(|queued| queued.key) {
             // The slab's occupied bitmap, which compaction reads first, is exact except
             // for the slots of unsettled cancels (still "maybe").
             if !wheel.unsettled.cancels().iter().any(|&slot| slot as usize == key.index()) {
@@ -90,10 +90,12 @@ pub(super) fn check_invariants<T>(wheel: &Wheel<T>) {
                 assert_eq!(wheel.entries.is_occupied(key.index()), exact, "{id:?}: bit of {key:?}");
             }
         }
-        for key in list.keys().filter(|&key| is_live(&wheel.entries, key, id)) {
-            assert!(live_keys.insert(key), "{id:?}: key {key:?} is live twice");
+        for queued in list.keys().filter(|queued| is_live(&wheel.entries, queued.key, id)) {
+            assert!(live_keys.insert(queued.key), "{id:?}: key {:?} is live twice", queued.key);
+            // The deadline queued beside the key still belongs on this list.
+            assert_eq!(list_for(wheel.elapsed, queued.deadline), id, "{queued:?} on {id:?}");
         }
-        let live = list.keys().filter(|&key| is_live(&wheel.entries, key, id)).count();
+        let live = list.keys().filter(|queued| is_live(&wheel.entries, queued.key, id)).count();
         assert_eq!(live, wheel.live(id), "{id:?}: live count");
         // The bound is kept on the list's own count, which still counts unsettled cancels.
         let tombstones = list.stored() - list.live();

@@ -91,17 +91,18 @@ fn churn_next_to_a_long_lived_timer_keeps_every_list_small() {
 fn tombstones_whose_slots_were_reused_are_still_swept() {
     let mut wheel = Wheel::new(0);
     let live: Vec<TimerKey> = (0..1_000).map(|i| wheel.insert(100, i)).collect();
+    let doomed: Vec<TimerKey> = (0..2_900).map(|i| wheel.insert(100, i)).collect();
     let mut elsewhere = Vec::new();
-    for i in 0..2_900 {
-        // Fewer tombstones than 3 per live timer: no compaction yet.
-        let key = wheel.insert(100, i);
-        assert_eq!(wheel.cancel(key), Some(i));
+    for (i, &key) in doomed.iter().enumerate() {
+        // Fewer tombstones than 3 per live timer: no compaction yet. (The last one is
+        // the list's newest key when it is cancelled, so it is taken back, not left.)
+        assert_eq!(wheel.cancel(key), Some(i as u64));
         wheel.settle(); // frees the slot, so that the next insert reuses it
-        let moved = wheel.insert(10_000, i);
+        let moved = wheel.insert(10_000, i as u64);
         assert_eq!(moved.0.index(), key.0.index(), "the slot went to a timer on another list");
         elsewhere.push(moved);
     }
-    assert_eq!(stored(&wheel, SLOT_AT_100), 3_900, "no compaction yet");
+    assert_eq!(stored(&wheel, SLOT_AT_100), 3_899, "no compaction yet");
     for (i, &key) in live.iter().enumerate().take(990) {
         assert_eq!(wheel.cancel(key), Some(i as u64));
         if i % 64 == 0 {
@@ -168,6 +169,7 @@ fn reinsert_into_a_slot_holding_a_stale_key_of_the_same_slab_slot() {
         let mut wheel = Wheel::new(0);
         wheel.insert(100, 0); // keeps the slot live, so the tombstone stays
         let old = wheel.insert(100, 1);
+        wheel.insert(100, 3); // so that `old` is not the newest key: it stays as a tombstone
         assert_eq!(wheel.cancel(old), Some(1));
         if settle_between {
             assert_eq!(fire_all(&mut wheel, 5), [] as [u64; 0]);
@@ -176,13 +178,43 @@ fn reinsert_into_a_slot_holding_a_stale_key_of_the_same_slab_slot() {
         // The slab reuses a cancelled timer's slot only once its batch is settled.
         assert_eq!(old.0.index() == new.0.index(), settle_between, "slot reuse");
         assert_ne!(old, new);
-        assert_eq!(stored(&wheel, SLOT_AT_100), 3);
+        assert_eq!(stored(&wheel, SLOT_AT_100), 4);
         check_invariants(&wheel);
         assert_eq!(wheel.cancel(old), None, "the old key must not reach the new timer");
-        assert_eq!(fire_all(&mut wheel, 100), [0, 2]);
+        assert_eq!(fire_all(&mut wheel, 100), [0, 3, 2]);
         assert_eq!(wheel.cancel(new), None, "fired");
         check_invariants(&wheel);
     }
+}
+
+/// A timer cancelled while its key is still the newest of its list (a timeout whose
+/// future finished first) leaves no tombstone: settle takes the key back. Settle walks
+/// its batch newest first, so a run of such cancels on one list unwinds completely;
+/// a key with a newer one behind it stays as a tombstone.
+#[test]
+fn cancelling_the_newest_key_of_a_list_leaves_no_tombstone() {
+    let mut wheel = Wheel::new(0);
+    let keeper = wheel.insert(100, 0);
+    for round in 0..3 * SETTLE_BATCH as u64 {
+        let key = wheel.insert(100, round);
+        assert_eq!(wheel.cancel(key), Some(round));
+    }
+    wheel.settle();
+    assert_eq!(stored(&wheel, SLOT_AT_100), 1, "only the keeper's key is left");
+    let burst: Vec<TimerKey> = (0..10).map(|i| wheel.insert(100, i)).collect();
+    for &key in &burst {
+        wheel.cancel(key); // oldest first: each but the last has a newer key behind it
+    }
+    wheel.settle();
+    assert_eq!(stored(&wheel, SLOT_AT_100), 1, "one batch, walked newest first, unwinds all ten");
+    let middle = wheel.insert(100, 1);
+    wheel.insert(100, 2);
+    wheel.cancel(middle);
+    wheel.settle();
+    assert_eq!(stored(&wheel, SLOT_AT_100), 3, "a tombstone before a newer key stays");
+    check_invariants(&wheel);
+    assert_eq!(fire_all(&mut wheel, 100), [0, 2]);
+    assert_eq!(wheel.cancel(keeper), None);
 }
 
 /// A cancel that finds nothing (already fired, or cancelled twice) records nothing.
@@ -266,12 +298,12 @@ fn drain_forgets_unsettled_cancels() {
     assert_eq!(fire_all(&mut wheel, 5), [11]);
 }
 
-/// The bench's memory floor (`benches/wheel.rs`) writes 32-byte records because that is
-/// the wheel's slab slot for a `u64` value; the runtime's timers hold a `Waker`, whose
-/// non-null pointer gives `Option` its "none" for free, so two slots fill a cache line.
+/// The bench's memory floor (`benches/wheel.rs`) writes 16-byte records because that is
+/// the wheel's slab slot for a `u64` value: its generation, its tag and the value (the
+/// deadline waits in the list, beside the key). A `Waker` makes a 24-byte slot.
 #[test]
-fn a_slab_slot_is_32_bytes_for_a_u64_and_for_a_waker() {
+fn a_slab_slot_is_16_bytes_for_a_u64_and_24_for_a_waker() {
     use crate::util::slab::Slab;
-    assert_eq!(Slab::<super::list::Entry<u64>>::slot_size(), 32);
-    assert_eq!(Slab::<super::list::Entry<std::task::Waker>>::slot_size(), 32);
+    assert_eq!(Slab::<u64>::slot_size(), 16);
+    assert_eq!(Slab::<std::task::Waker>::slot_size(), 24);
 }
