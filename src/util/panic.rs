@@ -12,7 +12,7 @@
 //! panic's message, and most payloads drop harmlessly; here only the last of a chain of
 //! more than eight payloads that each panic on drop is leaked.
 //!
-//! Next to read: `slab.rs`.
+//! Next to read: `slab/mod.rs`.
 
 use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};

@@ -18,7 +18,7 @@
 //! 2. It appends the slot's index to `unsettled`, a batch of at most [`SETTLE_BATCH`].
 //!    Both the address written (the end of a small array) and the value (from the key)
 //!    are known before the entry arrives. The timer's list is not read: the slot keeps
-//!    it as its *tag* (`util/slab.rs`), outside the taken value, for `settle`.
+//!    it as its *tag* (`util/slab/`), outside the taken value, for `settle`.
 //! 3. Every `SETTLE_BATCH` cancels, and before any expiry, [`Wheel::settle`] reads each
 //!    slot's list from its tag, frees the slot (`Slab::free`: the slot joins the free
 //!    list, its bit is cleared), then tells each list how many of its timers went: its

@@ -56,113 +56,11 @@
 
 use std::mem::MaybeUninit;
 
-/// Where a value lives in a [`Slab`]: its index and the generation it was inserted in,
-/// packed into one `u64` (generation in the high half) so that storing a key, which the
-/// timer wheel does once per timer, is one memory write rather than two.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub(crate) struct Key(u64);
+mod key;
+mod slot;
 
-impl Key {
-    /// A key no slab ever hands out (index `u32::MAX` is never allocated).
-    pub(crate) const INVALID: Key = Key::new(NONE, 1);
-
-    /// **Invariant: a key's generation is odd**, like the generation of an occupied
-    /// slot; [`Slab::take`] and [`Slot::get`] rely on it, so that one comparison tells
-    /// them the value is there. Every constructor keeps it.
-    #[inline]
-    const fn new(index: u32, generation: u32) -> Key {
-        assert!(is_occupied_generation(generation), "a key's generation is odd");
-        Key((generation as u64) << 32 | index as u64)
-    }
-
-    /// The slot index (stable while the value lives).
-    pub(crate) fn index(self) -> usize {
-        self.0 as u32 as usize
-    }
-
-    /// The generation the value was inserted in (odd, for a key a slab handed out).
-    fn generation(self) -> u32 {
-        (self.0 >> 32) as u32
-    }
-
-    /// The key as one `u64` (for event keys and trace ids).
-    pub(crate) fn to_u64(self) -> u64 {
-        self.0
-    }
-
-    /// The inverse of [`Key::to_u64`]. A number no key produced (its generation even)
-    /// becomes a key with the next generation, so the invariant holds for every key.
-    pub(crate) fn from_u64(raw: u64) -> Key {
-        Key(raw | ODD_GENERATION)
-    }
-}
-
-impl std::fmt::Debug for Key {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Key {{ index: {}, generation: {} }}", self.index(), self.generation())
-    }
-}
-
-/// The lowest bit of a key's generation, in the packed `u64`.
-const ODD_GENERATION: u64 = 1 << 32;
-
-/// One slot. A struct rather than an `enum { Occupied, Vacant }`, so that emptying it
-/// ([`Slab::take`]) writes only the generation, one small store where an enum rewrites
-/// its tag and every field of the vacant variant, and so that every slot's generation
-/// sits at the same place, readable without a branch on its kind.
-///
-/// | state | generation | `value` | `link` | bit |
-/// |---|---|---|---|---|
-/// | occupied | odd: its key's | initialized | the owner's tag | set |
-/// | detached (`take`n, not yet `free`d) | even | moved out | the owner's tag | set |
-/// | vacant (on the free list) | even | uninitialized | next free slot | clear |
-struct Slot<T> {
-    /// Odd while the slot holds a value (the generation of its key), even otherwise;
-    /// see [`is_occupied_generation`].
-    generation: u32,
-    /// While vacant: the next slot on the free list. While occupied or detached: the
-    /// owner's *tag*, a `u32` it keeps beside the value and can still read after
-    /// [`Slab::take`] (the timer wheel keeps each timer's list there).
-    link: u32,
-    /// Initialized iff `generation` is odd (the slab's one `unsafe` invariant).
-    value: MaybeUninit<T>,
-}
-
-impl<T> Slot<T> {
-    /// The value, if `key`'s generation is the slot's.
-    #[inline]
-    fn get(&self, key: Key) -> Option<&T> {
-        // SAFETY: a key's generation is odd (`Key`'s invariant), so if it is the slot's,
-        // the slot's is odd, and then `value` is initialized (the invariant on `value`).
-        (self.generation == key.generation()).then(|| unsafe { self.value.assume_init_ref() })
-    }
-
-    /// [`Slot::get`], mutably.
-    #[inline]
-    fn get_mut(&mut self, key: Key) -> Option<&mut T> {
-        // SAFETY: as in `get`.
-        (self.generation == key.generation()).then(|| unsafe { self.value.assume_init_mut() })
-    }
-
-    /// Moves the value out if the slot is occupied, leaving it detached (even
-    /// generation). The one place besides `take` where a value leaves a slot.
-    fn take_any(&mut self) -> Option<T> {
-        if !is_occupied_generation(self.generation) {
-            return None;
-        }
-        self.generation = self.generation.wrapping_add(1);
-        // SAFETY: the generation was odd, so `value` was initialized; it is now even,
-        // so nothing will read or drop the value again: it is moved out exactly once.
-        Some(unsafe { self.value.assume_init_read() })
-    }
-}
-
-/// `true` for the generations of occupied slots (odd ones). The parity survives the
-/// `u32` wrapping, since `2^32` is even.
-#[inline]
-const fn is_occupied_generation(generation: u32) -> bool {
-    generation & 1 == 1
-}
+pub(crate) use key::Key;
+use slot::{is_occupied_generation, Slot};
 
 /// The end of the free list.
 const NONE: u32 = u32::MAX;
@@ -427,5 +325,4 @@ impl<T> Slab<T> {
 }
 
 #[cfg(all(test, not(loom)))]
-#[path = "slab_tests.rs"]
 mod tests;

@@ -1,4 +1,4 @@
-//! Tests of the slab (`slab.rs`): stale keys, the two-step removal, tags and the bitmap.
+//! Tests of the slab (`mod.rs`): stale keys, the two-step removal, tags and the bitmap.
 
 use super::*;
 

@@ -1,0 +1,64 @@
+//! One slab slot and its state table: occupied, detached, vacant.
+//!
+//! Part of [`super`] (read its module doc first).
+
+use super::Key;
+use std::mem::MaybeUninit;
+
+/// One slot. A struct rather than an `enum { Occupied, Vacant }`, so that emptying it
+/// ([`Slab::take`](super::Slab::take)) writes only the generation, one small store where an enum rewrites
+/// its tag and every field of the vacant variant, and so that every slot's generation
+/// sits at the same place, readable without a branch on its kind.
+///
+/// | state | generation | `value` | `link` | bit |
+/// |---|---|---|---|---|
+/// | occupied | odd: its key's | initialized | the owner's tag | set |
+/// | detached (`take`n, not yet `free`d) | even | moved out | the owner's tag | set |
+/// | vacant (on the free list) | even | uninitialized | next free slot | clear |
+pub(super) struct Slot<T> {
+    /// Odd while the slot holds a value (the generation of its key), even otherwise;
+    /// see [`is_occupied_generation`].
+    pub(super) generation: u32,
+    /// While vacant: the next slot on the free list. While occupied or detached: the
+    /// owner's *tag*, a `u32` it keeps beside the value and can still read after
+    /// [`Slab::take`](super::Slab::take) (the timer wheel keeps each timer's list there).
+    pub(super) link: u32,
+    /// Initialized iff `generation` is odd (the slab's one `unsafe` invariant).
+    pub(super) value: MaybeUninit<T>,
+}
+
+impl<T> Slot<T> {
+    /// The value, if `key`'s generation is the slot's.
+    #[inline]
+    pub(super) fn get(&self, key: Key) -> Option<&T> {
+        // SAFETY: a key's generation is odd (`Key`'s invariant), so if it is the slot's,
+        // the slot's is odd, and then `value` is initialized (the invariant on `value`).
+        (self.generation == key.generation()).then(|| unsafe { self.value.assume_init_ref() })
+    }
+
+    /// [`Slot::get`], mutably.
+    #[inline]
+    pub(super) fn get_mut(&mut self, key: Key) -> Option<&mut T> {
+        // SAFETY: as in `get`.
+        (self.generation == key.generation()).then(|| unsafe { self.value.assume_init_mut() })
+    }
+
+    /// Moves the value out if the slot is occupied, leaving it detached (even
+    /// generation). The one place besides `take` where a value leaves a slot.
+    pub(super) fn take_any(&mut self) -> Option<T> {
+        if !is_occupied_generation(self.generation) {
+            return None;
+        }
+        self.generation = self.generation.wrapping_add(1);
+        // SAFETY: the generation was odd, so `value` was initialized; it is now even,
+        // so nothing will read or drop the value again: it is moved out exactly once.
+        Some(unsafe { self.value.assume_init_read() })
+    }
+}
+
+/// `true` for the generations of occupied slots (odd ones). The parity survives the
+/// `u32` wrapping, since `2^32` is even.
+#[inline]
+pub(super) const fn is_occupied_generation(generation: u32) -> bool {
+    generation & 1 == 1
+}
