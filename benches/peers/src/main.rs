@@ -68,16 +68,26 @@ fn measure_traced(
     pairs
 }
 
+/// What a row's ratio compares. `timers`: the overhead (the 50 ms every run must wait is
+/// nobody's cost). `idle_*` (CPU time in an idle window): at least 1 ms, so that two idle
+/// runtimes (tens of µs, all noise) compare as 1.00x and a busy loop as its milliseconds.
+fn cost(workload: &str, d: Duration) -> Duration {
+    if workload.starts_with("timers") {
+        d.saturating_sub(workloads::TIMERS_LONGEST)
+    } else if workload.starts_with("idle_") {
+        d.max(IDLE_FLOOR)
+    } else {
+        d
+    }
+}
+
+/// The least CPU time an `idle_*` row's ratio counts (see `cost`).
+const IDLE_FLOOR: Duration = Duration::from_millis(1);
+
 /// One `--traced` row: medians, the ratio of the medians, and every run's ratio
-/// (`timers` compares overheads, as the peer table does).
+/// (compared as the peer table compares them: `cost`).
 fn traced_row(name: &str, pairs: &[(Duration, Duration)]) -> String {
-    let cost = |d: Duration| {
-        if name.starts_with("timers") {
-            d.saturating_sub(workloads::TIMERS_LONGEST)
-        } else {
-            d
-        }
-    };
+    let cost = |d: Duration| cost(name, d);
     let off = cost(median(pairs.iter().map(|p| p.0).collect()));
     let on = cost(median(pairs.iter().map(|p| p.1).collect()));
     let mut each = String::new();
@@ -155,6 +165,8 @@ fn main() {
     bench!("timer_cancel (100k x sleep(10 s), poll once, drop)", 2, timer_cancel);
     bench!("join_all_chain (10k children, one woken at a time)", 0, join_all_chain);
     bench!("tcp_echo (32 clients x 2000 round trips of 64 B)", 2, tcp_echo);
+    bench!("mpsc_cancel (100k senders waiting, cancelled in random order)", 2, mpsc_cancel);
+    bench!("idle_foreign_waiters (300 recv_from in join_all, CPU in 200 ms idle)", 2, idle_foreign_waiters);
     if traced {
         println!();
         println!("| workload | clockwork | clockwork traced | traced / untraced | each run's ratio |");
@@ -173,14 +185,16 @@ fn print_table(rows: &[Row]) {
         let get = |name: &str| row.results.iter().find(|(n, _)| *n == name).map(|(_, d)| *d).unwrap();
         let timers = row.workload.starts_with("timers");
         let echo = row.workload.starts_with("tcp_echo");
-        // `timers` is compared on its overhead: the 50 ms every run must wait is nobody's cost.
-        let cost = |d: Duration| if timers { d.saturating_sub(workloads::TIMERS_LONGEST) } else { d };
+        let idle = row.workload.starts_with("idle_");
+        let cost = |d: Duration| cost(row.workload, d);
         let cw = cost(get("clockwork"));
         let best = cost(get("tokio")).min(cost(get("smol")));
         let fmt = |d: Duration| {
             let ms = d.as_secs_f64() * 1e3;
             if timers {
                 format!("{ms:.1} ms ({:.1} ms overhead)", cost(d).as_secs_f64() * 1e3)
+            } else if idle {
+                format!("{ms:.3} ms CPU")
             } else if echo {
                 let trips = (workloads::ECHO_CLIENTS * workloads::ECHO_ROUND_TRIPS) as f64;
                 format!("{ms:.1} ms ({:.0}k round trips/s)", trips / d.as_secs_f64() / 1e3)

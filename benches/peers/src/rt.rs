@@ -32,6 +32,24 @@ pub trait Rt: Clone + Send + Sync + 'static {
     /// loopback, `clients` client tasks doing `trips` round trips of `size` bytes each.
     /// Returns the time from the first connect to the last reply.
     fn tcp_echo(&self, clients: usize, trips: usize, size: usize) -> Duration;
+
+    /// A bounded multi-producer channel of `usize`, from the runtime's own library
+    /// (smol: `async-channel`, which smol re-exports as `smol::channel`).
+    type Tx: Clone + Send + Sync + 'static;
+    type Rx: Send + 'static;
+    fn channel(capacity: usize) -> (Self::Tx, Self::Rx);
+    /// Sends, waiting for room; `false` if the receiver is gone.
+    fn send(tx: &Self::Tx, value: usize) -> impl Future<Output = bool> + Send + '_;
+    /// The next value; `None` once every sender is dropped and the channel is empty.
+    fn recv(rx: &mut Self::Rx) -> impl Future<Output = Option<usize>> + Send + '_;
+
+    /// A UDP socket of the runtime's own type, bound to an ephemeral loopback port (call
+    /// it inside `block_on`).
+    type Udp: Send + Sync + 'static;
+    fn udp_bind() -> impl Future<Output = Self::Udp>;
+    fn udp_local_addr(socket: &Self::Udp) -> std::net::SocketAddr;
+    /// Waits for one datagram into `buf`; returns its length.
+    fn udp_recv_from<'a>(socket: &'a Self::Udp, buf: &'a mut [u8]) -> impl Future<Output = usize> + Send + 'a;
 }
 
 /// The runtime is owned by the benchmark (an `Arc` only so the struct can be cloned into
@@ -131,6 +149,29 @@ impl<const TRACED: bool> Rt for Clockwork<TRACED> {
             start.elapsed()
         })
     }
+
+    type Tx = clockwork::sync::mpsc::Sender<usize>;
+    type Rx = clockwork::sync::mpsc::Receiver<usize>;
+    fn channel(capacity: usize) -> (Self::Tx, Self::Rx) {
+        clockwork::sync::mpsc::channel(capacity)
+    }
+    async fn send(tx: &Self::Tx, value: usize) -> bool {
+        tx.send(value).await.is_ok()
+    }
+    fn recv(rx: &mut Self::Rx) -> impl Future<Output = Option<usize>> + Send + '_ {
+        rx.recv()
+    }
+
+    type Udp = clockwork::net::UdpSocket;
+    async fn udp_bind() -> Self::Udp {
+        clockwork::net::UdpSocket::bind("127.0.0.1:0").await.unwrap()
+    }
+    fn udp_local_addr(socket: &Self::Udp) -> std::net::SocketAddr {
+        socket.local_addr().unwrap()
+    }
+    async fn udp_recv_from<'a>(socket: &'a Self::Udp, buf: &'a mut [u8]) -> usize {
+        socket.recv_from(buf).await.unwrap().0
+    }
 }
 
 #[derive(Clone)]
@@ -220,6 +261,29 @@ impl Rt for Tokio {
             }
             start.elapsed()
         })
+    }
+
+    type Tx = tokio::sync::mpsc::Sender<usize>;
+    type Rx = tokio::sync::mpsc::Receiver<usize>;
+    fn channel(capacity: usize) -> (Self::Tx, Self::Rx) {
+        tokio::sync::mpsc::channel(capacity)
+    }
+    async fn send(tx: &Self::Tx, value: usize) -> bool {
+        tx.send(value).await.is_ok()
+    }
+    fn recv(rx: &mut Self::Rx) -> impl Future<Output = Option<usize>> + Send + '_ {
+        rx.recv()
+    }
+
+    type Udp = tokio::net::UdpSocket;
+    async fn udp_bind() -> Self::Udp {
+        tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap()
+    }
+    fn udp_local_addr(socket: &Self::Udp) -> std::net::SocketAddr {
+        socket.local_addr().unwrap()
+    }
+    async fn udp_recv_from<'a>(socket: &'a Self::Udp, buf: &'a mut [u8]) -> usize {
+        socket.recv_from(buf).await.unwrap().0
     }
 }
 
@@ -329,5 +393,28 @@ impl Rt for Smol {
             }
             start.elapsed()
         })
+    }
+
+    type Tx = async_channel::Sender<usize>;
+    type Rx = async_channel::Receiver<usize>;
+    fn channel(capacity: usize) -> (Self::Tx, Self::Rx) {
+        async_channel::bounded(capacity)
+    }
+    async fn send(tx: &Self::Tx, value: usize) -> bool {
+        tx.send(value).await.is_ok()
+    }
+    async fn recv(rx: &mut Self::Rx) -> Option<usize> {
+        rx.recv().await.ok()
+    }
+
+    type Udp = async_net::UdpSocket;
+    async fn udp_bind() -> Self::Udp {
+        async_net::UdpSocket::bind("127.0.0.1:0").await.unwrap()
+    }
+    fn udp_local_addr(socket: &Self::Udp) -> std::net::SocketAddr {
+        socket.local_addr().unwrap()
+    }
+    async fn udp_recv_from<'a>(socket: &'a Self::Udp, buf: &'a mut [u8]) -> usize {
+        socket.recv_from(buf).await.unwrap().0
     }
 }

@@ -4,6 +4,8 @@
 use crate::latch::Latch;
 use crate::rt::Rt;
 use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const SPAWN_N: usize = 100_000;
@@ -206,4 +208,148 @@ pub fn join_all_chain<R: Rt>(rt: &R) -> Duration {
 
 pub fn tcp_echo<R: Rt>(rt: &R) -> Duration {
     rt.tcp_echo(ECHO_CLIENTS, ECHO_ROUND_TRIPS, 64)
+}
+
+/// Senders of the `mpsc_cancel` workload.
+pub const CANCEL_SENDERS: usize = 100_000;
+
+/// A full channel (capacity 1) and 100,000 tasks, each waiting in its `send` and for a
+/// cancel signal (its own oneshot) at once; when every one is waiting, they are cancelled
+/// in a fixed random order and each drops its `send`, leaving the line of waiting senders
+/// from wherever it stands. Measured: from the first cancel to the last task joined. A
+/// line that shifts its entries on each leave is quadratic here (DESIGN §8, mpsc).
+pub fn mpsc_cancel<R: Rt>(rt: &R) -> Duration {
+    use std::task::Poll;
+    const FIRST: usize = usize::MAX;
+    let rt2 = rt.handle_only();
+    rt.block_on(async move {
+        let (tx, mut rx) = R::channel(1);
+        assert!(R::send(&tx, FIRST).await, "{}: the first send fills the channel", R::NAME);
+        let waiting = Latch::new(CANCEL_SENDERS);
+        let mut cancels = Vec::with_capacity(CANCEL_SENDERS);
+        let mut senders = Vec::with_capacity(CANCEL_SENDERS);
+        for i in 0..CANCEL_SENDERS {
+            let (cancel, cancelled) = R::oneshot();
+            cancels.push(cancel);
+            let (tx, waiting) = (tx.clone(), waiting.clone());
+            senders.push(rt2.spawn_join(async move {
+                let mut send = std::pin::pin!(R::send(&tx, i));
+                let mut cancelled = std::pin::pin!(cancelled);
+                let mut first = true;
+                // A select of the two that also counts the first poll (the send in line).
+                std::future::poll_fn(move |cx| {
+                    let sent = send.as_mut().poll(cx).is_ready();
+                    if std::mem::take(&mut first) {
+                        waiting.count_down();
+                    }
+                    if sent {
+                        return Poll::Ready(true);
+                    }
+                    cancelled.as_mut().poll(cx).map(|()| false)
+                })
+                .await
+            }));
+        }
+        waiting.wait().await;
+        let mut seed = 0xca9ce1_u64;
+        for i in (1..cancels.len()).rev() {
+            cancels.swap(i, (splitmix64(&mut seed) % (i as u64 + 1)) as usize);
+        }
+        let start = Instant::now();
+        for cancel in cancels {
+            cancel();
+        }
+        let mut delivered = 0;
+        for sender in senders {
+            delivered += usize::from(sender.await);
+        }
+        let elapsed = start.elapsed();
+        // Every send was cancelled, and the channel holds exactly the first value.
+        assert_eq!(delivered, 0, "{}: a cancelled send completed", R::NAME);
+        drop(tx);
+        assert_eq!(R::recv(&mut rx).await, Some(FIRST), "{}: the first value", R::NAME);
+        assert_eq!(R::recv(&mut rx).await, None, "{}: a cancelled send's value arrived", R::NAME);
+        elapsed
+    })
+}
+
+/// Waiters and idle window of the `idle_foreign_waiters` workload.
+pub const IDLE_WAITERS: usize = 300;
+pub const IDLE_WINDOW: Duration = Duration::from_millis(200);
+
+/// CPU time of the whole process (every thread), from `getrusage`.
+fn process_cpu_time() -> Duration {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::uninit();
+    // SAFETY: `getrusage` fills the struct it is given; RUSAGE_SELF cannot fail.
+    let usage = unsafe {
+        assert_eq!(libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr()), 0);
+        usage.assume_init()
+    };
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    tv(usage.ru_utime) + tv(usage.ru_stime)
+}
+
+/// Counts the polls of the future it wraps.
+struct Counted<F>(F, Arc<AtomicUsize>);
+
+impl<F: Future + Unpin> Future for Counted<F> {
+    type Output = F::Output;
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<F::Output> {
+        self.1.fetch_add(1, Ordering::Relaxed);
+        std::pin::Pin::new(&mut self.0).poll(cx)
+    }
+}
+
+/// 300 `recv_from` futures waiting on one UDP socket (the runtime's own type), all children
+/// of one `futures::future::join_all` in a task. Above 30 children that `join_all` is a
+/// `FuturesOrdered`: each child is polled with a waker of its own, not the runtime's task
+/// waker (a *foreign* waker), so the socket's read direction holds 300 live foreign
+/// wakers. Measured: the process's CPU time (every thread, `getrusage`) over 200 ms
+/// while nothing happens. An idle reactor costs ~0; waiters that wake each other
+/// busy-loop (clockwork did, at 550–960 ms per idle second, before keyed waiters;
+/// DESIGN §7, "Known limits").
+/// Checked: every waiter was polled before the window and none finished in it; then 300
+/// datagrams arrive and each waiter gets exactly one, each datagram once.
+pub fn idle_foreign_waiters<R: Rt>(rt: &R) -> Duration {
+    let polls = Arc::new(AtomicUsize::new(0));
+    let received = Arc::new(AtomicUsize::new(0));
+    let socket = Arc::new(rt.block_on(R::udp_bind()));
+    let addr = R::udp_local_addr(&socket);
+    let waiters: Vec<_> = (0..IDLE_WAITERS)
+        .map(|_| {
+            let (socket, polls, received) = (socket.clone(), polls.clone(), received.clone());
+            async move {
+                let mut buf = [0u8; 8];
+                let len = Counted(Box::pin(R::udp_recv_from(&socket, &mut buf)), polls).await;
+                received.fetch_add(1, Ordering::Relaxed);
+                assert_eq!(len, 8, "{}: a datagram's length", R::NAME);
+                u64::from_le_bytes(buf)
+            }
+        })
+        .collect();
+    let all = rt.spawn_join(futures::future::join_all(waiters));
+    let until = |what: &str, done: &dyn Fn() -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !done() {
+            assert!(Instant::now() < deadline, "{}: timed out waiting until {what}", R::NAME);
+            std::thread::sleep(Duration::from_micros(100));
+        }
+    };
+    until("every waiter is polled", &|| polls.load(Ordering::Relaxed) >= IDLE_WAITERS);
+    std::thread::sleep(Duration::from_millis(20)); // the workers finish spinning and park
+    let before = process_cpu_time();
+    std::thread::sleep(IDLE_WINDOW);
+    let cpu = process_cpu_time() - before;
+    assert_eq!(received.load(Ordering::Relaxed), 0, "{}: a waiter finished with no datagram", R::NAME);
+    // One datagram at a time, each after the last was taken: loopback UDP drops what
+    // overflows the receive buffer, and a lost datagram would hang the join.
+    let sender = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    for i in 0..IDLE_WAITERS {
+        sender.send_to(&(i as u64).to_le_bytes(), addr).unwrap();
+        until("a datagram is received", &|| received.load(Ordering::Relaxed) > i);
+    }
+    let mut got = rt.block_on(all);
+    got.sort_unstable();
+    assert!(got.iter().copied().eq(0..IDLE_WAITERS as u64), "{}: each datagram once", R::NAME);
+    cpu
 }
