@@ -16,7 +16,8 @@
 //! them, and when they outnumber the senders still waiting (plus a small allowance), one
 //! pass drops them all, so each leave costs O(1) amortized. The same idea as the timer
 //! wheel's tombstones (`time/wheel/list.rs`); the line stays sorted by ticket, so a
-//! sender still finds itself by binary search.
+//! sender still finds itself by search (interpolation: tickets are consecutive until a sweep,
+//! so the first guess is usually exact; `Line::position`).
 //!
 //! A waiting sender's life (the functions named are `Chan`'s, in `chan.rs`):
 //!
@@ -43,7 +44,7 @@ use std::task::Waker;
 /// * the entries before `boundary` hold a permit or are gone; those from it on hold none;
 /// * `granted` counts the entries before `boundary` that are not gone;
 /// * `gone` counts the tombstones; the front entry is never one;
-/// * sorted by ticket (tickets only grow), so a sender finds itself by binary search.
+/// * sorted by ticket (tickets only grow), so a sender finds itself by search.
 #[derive(Debug, Default)]
 pub(super) struct Line {
     waiting: VecDeque<Waiter>,
@@ -70,6 +71,9 @@ struct Waiter {
 /// Tombstones allowed beyond one per live sender before a sweep: a small line never pays
 /// for one, and a sweep's cost is always covered by as many leaves before it.
 const TOMBSTONE_SLACK: usize = 32;
+
+/// Interpolation guesses [`Line::position`] makes before it falls back to binary search.
+const GUESSES: usize = 4;
 
 /// A waiting sender's handle on its place in line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -158,8 +162,47 @@ impl Line {
 
     /// Where the sender under `ticket` stands, if it is still in line (not a tombstone).
     fn find(&self, ticket: Ticket) -> Option<usize> {
-        let index = self.waiting.binary_search_by_key(&ticket.0, |waiter| waiter.ticket).ok()?;
+        let index = self.position(ticket.0)?;
         (!self.waiting[index].gone).then_some(index)
+    }
+
+    /// The index of the entry holding `ticket`, by *interpolation* search: guess the
+    /// index from where the ticket falls between the tickets at both ends, then narrow.
+    ///
+    /// Why not plain binary search: every poll and every leave of a waiting sender looks
+    /// itself up, and in a long line each of binary search's ~17 probes is a cache miss
+    /// (a peer benchmark of 100 000 senders cancelled in random order spent a quarter of
+    /// clockwork's time here). Tickets are handed out consecutively, so until a sweep
+    /// removes entries from the middle the first guess is exact; after one, the survivors
+    /// of random leaves are spread evenly and a guess or two lands on the entry (expected
+    /// O(log log n)). A skewed line cannot make it slow: after [`GUESSES`] guesses the
+    /// range left is finished by binary search.
+    fn position(&self, ticket: u64) -> Option<usize> {
+        let at = |index: usize| self.waiting[index].ticket;
+        let (mut lo, mut hi) = (0, self.waiting.len()); // the entry, if any, is in lo..hi
+        for _ in 0..GUESSES {
+            if lo == hi || ticket < at(lo) || ticket > at(hi - 1) {
+                return None;
+            }
+            let (first, last) = (at(lo), at(hi - 1));
+            // `ticket - first <= last - first`, so the guess stays below `hi`.
+            let offset = (ticket - first) as u128 * (hi - 1 - lo) as u128 / (last - first).max(1) as u128;
+            let guess = lo + offset as usize;
+            match at(guess).cmp(&ticket) {
+                std::cmp::Ordering::Equal => return Some(guess),
+                std::cmp::Ordering::Less => lo = guess + 1,
+                std::cmp::Ordering::Greater => hi = guess,
+            }
+        }
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match at(mid).cmp(&ticket) {
+                std::cmp::Ordering::Equal => return Some(mid),
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+            }
+        }
+        None
     }
 
     /// Pops the tombstones at the front, and sweeps all of them once they outnumber the
@@ -221,5 +264,34 @@ mod tests {
             assert_eq!(holders, permits);
         }
         assert!(line.waiting.is_empty());
+    }
+
+    /// `position` against a linear scan, on lines shaped by sweeps: evenly thinned, one
+    /// old sender ahead of a far-away crowd, and runs of leaves from one end.
+    #[test]
+    fn interpolation_finds_exactly_what_a_scan_finds() {
+        let mut line = Line::default();
+        let tickets: Vec<Ticket> = (0..3000).map(|_| line.join(noop_waker())).collect();
+        let check = |line: &Line| {
+            let end = line.next_ticket + 2;
+            for ticket in 0..end {
+                let scan = line.waiting.iter().position(|w| w.ticket == ticket);
+                assert_eq!(line.position(ticket), scan, "ticket {ticket}");
+            }
+        };
+        check(&line);
+        // Every third sender leaves; then all but the first of 1..=2000.
+        for ticket in tickets.iter().step_by(3) {
+            line.leave(*ticket);
+        }
+        check(&line);
+        for ticket in &tickets[1..2000] {
+            line.leave(*ticket);
+        }
+        check(&line);
+        for _ in 0..50 {
+            line.join(noop_waker());
+        }
+        check(&line);
     }
 }
