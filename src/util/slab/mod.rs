@@ -188,10 +188,11 @@ impl<T> Slab<T> {
         if slot.generation != key.generation() {
             return None;
         }
-        slot.generation = key.generation().wrapping_add(1); // even: detached
-                                                            // SAFETY: the slot's generation was the key's, which is odd (`Key`'s invariant),
-                                                            // so `value` was initialized; the generation is even now, so the value is read
-                                                            // (moved out) only here.
+        // Even: detached.
+        slot.generation = key.generation().wrapping_add(1);
+        // SAFETY: the slot's generation was the key's, which is odd (`Key`'s invariant),
+        // so `value` was initialized; the generation is even now, so the value is read
+        // (moved out) only here.
         Some(unsafe { slot.value.assume_init_read() })
     }
 
