@@ -21,12 +21,15 @@ impl Handle {
     /// Panics outside a runtime, saying so. See [`Handle::try_current`].
     #[track_caller]
     pub fn current() -> Handle {
-        Handle::try_current().unwrap_or_else(|| {
-            panic!(
+        // A `match`, not `unwrap_or_else(|| panic!(..))`: a closure is a function of its own
+        // without `#[track_caller]`, so its panic would name this file, not the caller's line.
+        match Handle::try_current() {
+            Some(handle) => handle,
+            None => panic!(
                 "Handle::current() called outside a runtime: there is no clockwork runtime on \
                  this thread (call it from inside `block_on` or a task)"
-            )
-        })
+            ),
+        }
     }
 
     /// The handle of the runtime this thread is in, or `None`.

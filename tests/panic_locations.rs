@@ -1,0 +1,35 @@
+//! Misuse panics that `#[track_caller]` can attribute point at the caller's line.
+//!
+//! The location of a panic reaches only the panic hook, which is global to the process:
+//! this file holds a single test, so no other test of this binary can panic while the
+//! hook is swapped. (Panics that happen inside `poll`, where `#[track_caller]` cannot
+//! reach, put the caller's line in the message instead; `time_sleep.rs` and
+//! `net_cleanup.rs` test those.)
+#![cfg(not(loom))]
+
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// The `file:line` of the panic `f` raises.
+fn panic_location(f: impl FnOnce()) -> String {
+    static SEEN: Mutex<Option<String>> = Mutex::new(None);
+    let previous = panic::take_hook();
+    panic::set_hook(Box::new(|info| {
+        let at = info.location().map(|l| format!("{}:{}", l.file(), l.line()));
+        *SEEN.lock().unwrap() = at;
+    }));
+    let result = panic::catch_unwind(AssertUnwindSafe(f));
+    panic::set_hook(previous);
+    assert!(result.is_err(), "expected a panic");
+    SEEN.lock().unwrap().take().expect("the hook saw the panic")
+}
+
+#[test]
+fn misuse_panics_name_the_callers_line() {
+    let here = |line: u32| format!("tests/panic_locations.rs:{line}");
+    let at = panic_location(|| drop(clockwork::runtime::Handle::current()));
+    assert_eq!(at, here(line!() - 1), "Handle::current");
+    let at = panic_location(|| drop(clockwork::time::interval(Duration::ZERO)));
+    assert_eq!(at, here(line!() - 1), "interval(ZERO)");
+}
