@@ -96,7 +96,7 @@ fn dropping_a_runtime_drops_the_tasks_sleeping_in_it() {
 #[test]
 fn a_timer_that_outlives_its_runtime_panics_when_polled() {
     let rt = Builder::new_current_thread().build().unwrap();
-    let mut nap = Box::pin(sleep(Duration::from_secs(3600)));
+    let (mut nap, line) = (Box::pin(sleep(Duration::from_secs(3600))), line!());
     rt.block_on(async { assert!(futures::poll!(nap.as_mut()).is_pending()) });
     drop(rt);
     let polled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -104,6 +104,8 @@ fn a_timer_that_outlives_its_runtime_panics_when_polled() {
     }));
     let message = panic_message(&*polled.unwrap_err());
     assert!(message.contains("runtime shut down"), "{message}");
+    // The panic is inside `poll`; the message names the line that made the sleep.
+    assert!(message.contains(&format!("tests/time_runtime.rs:{line}:")), "{message}");
     drop(nap);
 }
 

@@ -129,15 +129,30 @@ fn sleeps_in_spawned_tasks_finish_in_deadline_order() {
     assert_eq!(*order.lock().unwrap(), [1, 10, 20, 30]);
 }
 
+/// The panic of a timer polled outside a runtime says so, and names the line that created
+/// the timer: the panic itself happens inside `poll`, far from the user's code.
 #[test]
-fn polling_a_sleep_outside_a_runtime_panics_naming_the_runtime() {
-    let panic = std::panic::catch_unwind(|| futures::executor::block_on(sleep(MS))).unwrap_err();
-    let message = panic
-        .downcast_ref::<String>()
-        .map(String::as_str)
-        .or_else(|| panic.downcast_ref::<&str>().copied())
-        .unwrap_or("");
-    assert!(message.contains("runtime"), "unhelpful panic message: {message:?}");
+fn polling_a_timer_outside_a_runtime_panics_naming_the_runtime_and_its_creation() {
+    fn message_of(poll: impl FnOnce()) -> String {
+        let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(poll)).unwrap_err();
+        let message = panic.downcast_ref::<String>().map(String::as_str);
+        message.or_else(|| panic.downcast_ref::<&str>().copied()).unwrap_or("").to_owned()
+    }
+    let (nap, line_sleep) = (sleep(MS), line!());
+    let (until, line_until) = (sleep_until(Instant::now() + MS), line!());
+    let (limit, line_timeout) = (timeout(MS, std::future::pending::<()>()), line!());
+    let (mut every, line_interval) = (clockwork::time::interval(MS), line!());
+    let cases = [
+        (message_of(|| futures::executor::block_on(nap)), line_sleep),
+        (message_of(|| futures::executor::block_on(until)), line_until),
+        (message_of(|| _ = futures::executor::block_on(limit)), line_timeout),
+        (message_of(|| _ = futures::executor::block_on(every.tick())), line_interval),
+    ];
+    for (message, line) in cases {
+        assert!(message.contains("runtime"), "unhelpful panic message: {message:?}");
+        let created = format!("tests/time_sleep.rs:{line}:");
+        assert!(message.contains(&created), "{message:?} does not name {created}");
+    }
 }
 
 /// `clockwork::time` re-exports std's `Duration` and `Instant` (the types its functions

@@ -22,6 +22,7 @@ use super::clock::Clock;
 use super::wheel::{TimerKey, Wheel};
 use crate::loom::sync::Mutex;
 use crate::trace;
+use std::panic::Location;
 use std::task::{Poll, Waker};
 use std::time::Duration;
 
@@ -57,9 +58,19 @@ pub(crate) struct Registration {
     pub(crate) unpark: bool,
 }
 
-/// The message for every use of a timer after its runtime shut down.
-const SHUT_DOWN: &str = "timer used after its clockwork runtime shut down; \
-                         a Sleep, Timeout or Interval cannot outlive the runtime it ran on";
+/// Panics for a timer used after its runtime shut down, naming where the timer was made.
+///
+/// `created` is the user's line that called `sleep`, `timeout`, ... (the `Sleep` keeps it):
+/// the panic itself happens inside a `poll`, where `#[track_caller]` cannot reach the user,
+/// so without it the message would point only at this file.
+#[cold]
+#[track_caller]
+fn shut_down(created: &Location<'_>) -> ! {
+    panic!(
+        "the timer created at {created} was used after its clockwork runtime shut down; \
+         a Sleep, Timeout or Interval cannot outlive the runtime it ran on"
+    )
+}
 
 impl Handle {
     pub(crate) fn new(clock: Clock) -> Handle {
@@ -72,11 +83,14 @@ impl Handle {
         &self.clock
     }
 
-    /// Adds a timer due at `tick` that will wake `waker`.
-    pub(crate) fn register(&self, tick: u64, waker: &Waker) -> Registration {
+    /// Adds a timer due at `tick` that will wake `waker`; `created` is where its `Sleep`
+    /// was made, for the panic if the runtime has shut down.
+    pub(crate) fn register(&self, tick: u64, waker: &Waker, created: &Location<'_>) -> Registration {
         let waker = waker.clone(); // before locking: a waker's `clone` is foreign code
         let mut inner = self.inner.lock();
-        assert!(!inner.is_shutdown, "{SHUT_DOWN}");
+        if inner.is_shutdown {
+            shut_down(created);
+        }
         let key = inner.wheel.insert(tick, waker);
         trace::timer_inserted(key, tick, &inner.wheel);
         Registration { key, unpark: tick < inner.parked_until }
@@ -89,14 +103,15 @@ impl Handle {
     /// Otherwise the new waker is cloned, and the old one dropped, with the lock released:
     /// both may run foreign code, and dropping a waker can even drop a future that owns
     /// another timer, which would take this lock again.
-    pub(crate) fn poll_timer(&self, key: TimerKey, waker: &Waker) -> Poll<()> {
-        match self.stored_waker(key, |stored| stored.will_wake(waker)) {
+    pub(crate) fn poll_timer(&self, key: TimerKey, waker: &Waker, created: &Location<'_>) -> Poll<()> {
+        match self.stored_waker(key, created, |stored| stored.will_wake(waker)) {
             None => return Poll::Ready(()),
             Some(true) => return Poll::Pending,
             Some(false) => {}
         }
         let mut new = Some(waker.clone());
-        let old = self.stored_waker(key, |stored| std::mem::replace(stored, new.take().expect("once")));
+        let old =
+            self.stored_waker(key, created, |stored| std::mem::replace(stored, new.take().expect("once")));
         // `old` (or, if the timer fired in between, the unused `new`) drops here, unlocked.
         if old.is_some() {
             Poll::Pending
@@ -106,9 +121,16 @@ impl Handle {
     }
 
     /// Runs `f` on the waker stored for `key` under the lock; `None` once it has fired.
-    fn stored_waker<R>(&self, key: TimerKey, f: impl FnOnce(&mut Waker) -> R) -> Option<R> {
+    fn stored_waker<R>(
+        &self,
+        key: TimerKey,
+        created: &Location<'_>,
+        f: impl FnOnce(&mut Waker) -> R,
+    ) -> Option<R> {
         let mut inner = self.inner.lock();
-        assert!(!inner.is_shutdown, "{SHUT_DOWN}");
+        if inner.is_shutdown {
+            shut_down(created);
+        }
         inner.wheel.get_mut(key).map(f)
     }
 

@@ -19,6 +19,7 @@ use crate::time::clock::Clock;
 use crate::time::driver::Handle as TimeHandle;
 use crate::time::sleep::Sleep;
 use std::future::Future;
+use std::panic::Location;
 use std::pin::Pin;
 use std::task::{Context, Wake, Waker};
 use std::time::Duration;
@@ -48,7 +49,7 @@ fn loom_cancel_races_fire() {
         let (clock, _manual) = Clock::manual();
         let time = Arc::new(TimeHandle::new(clock));
         let (count, waker) = counter();
-        let key = time.register(0, &waker).key;
+        let key = time.register(0, &waker, Location::caller()).key;
         let canceller = {
             let time = time.clone();
             thread::spawn(move || time.cancel(key))
@@ -92,12 +93,12 @@ fn loom_earlier_timer_unparks_the_parked_driver() {
         let (mut driver, handle) = Driver::with_clock(clock).unwrap();
         let handle = Arc::new(handle);
         let (_, idle) = counter();
-        let _ = handle.time().register(3_600_000, &idle);
+        let _ = handle.time().register(3_600_000, &idle, Location::caller());
         let (count, waker) = counter();
         let registrar = {
             let handle = handle.clone();
             thread::spawn(move || {
-                if handle.time().register(0, &waker).unpark {
+                if handle.time().register(0, &waker, Location::caller()).unpark {
                     handle.unpark();
                 }
             })
@@ -118,12 +119,12 @@ fn loom_waker_change_races_fire() {
         let (clock, _manual) = Clock::manual();
         let time = Arc::new(TimeHandle::new(clock));
         let ((_, first), (second_count, second)) = (counter(), counter());
-        let key = time.register(0, &first).key;
+        let key = time.register(0, &first, Location::caller()).key;
         let driver = {
             let time = time.clone();
             thread::spawn(move || time.process(0))
         };
-        let ready = time.poll_timer(key, &second).is_ready();
+        let ready = time.poll_timer(key, &second, Location::caller()).is_ready();
         driver.join().unwrap();
         assert!(ready || second_count.0.load(SeqCst) == 1, "the wake-up for the new task was lost");
     });

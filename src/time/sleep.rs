@@ -20,6 +20,7 @@ use crate::driver::Handle as DriverHandle;
 use crate::loom::sync::Arc;
 use std::fmt;
 use std::future::Future;
+use std::panic::Location;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -38,11 +39,13 @@ use std::time::{Duration, Instant};
 ///     assert!(start.elapsed() >= Duration::from_millis(5));
 /// });
 /// ```
+#[track_caller]
 pub fn sleep(duration: Duration) -> Sleep {
     Sleep::after(duration)
 }
 
 /// Waits until `deadline`. A deadline in the past completes on the first poll.
+#[track_caller]
 pub fn sleep_until(deadline: Instant) -> Sleep {
     Sleep::new(Some(deadline))
 }
@@ -54,7 +57,8 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 ///
 /// # Panics
 ///
-/// Polling it outside a clockwork runtime panics with a message saying so.
+/// Polling it outside a clockwork runtime, or after the runtime it registered with shut
+/// down, panics with a message saying so and naming the line that created it.
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct Sleep {
     /// `None`: never (the deadline does not fit in an `Instant`).
@@ -74,24 +78,41 @@ pub struct Sleep {
     /// `clock_gettime`, two reads). If the first poll does come that late, the sleep
     /// completes on the driver's next turn instead of at once (never early).
     check_clock: bool,
+    /// Where `sleep`, `sleep_until`, `timeout` or `interval` was called, for the panics of
+    /// a misused timer. They happen in `poll`, and `#[track_caller]` cannot reach through
+    /// `Future::poll` to the line that made the future, so without this a panic could name
+    /// only clockwork's own files. One pointer (`Location`s are static), and no work until
+    /// a panic formats it. Rejected alternative: tokio's way, which records the location
+    /// only for its tracing build: misuse is exactly when a reader needs it.
+    created: &'static Location<'static>,
 }
 
 /// See [`Sleep::check_clock`]: 64 ms, a gap between creating a future and first polling it
 /// that only a blocked thread or a task polling far too long produces.
 pub(crate) const CLOCK_CHECK_BELOW: Duration = Duration::from_millis(64);
 
-/// The panic message when a timer is polled outside any runtime.
-const NO_RUNTIME: &str = "there is no clockwork runtime here: sleep, sleep_until, timeout \
-                          and interval must be awaited inside clockwork::block_on or a \
-                          task spawned on a clockwork runtime";
+/// Panics for a timer polled outside any runtime, naming where it was created.
+#[cold]
+#[track_caller]
+fn no_runtime(created: &Location<'_>) -> ! {
+    panic!(
+        "the timer created at {created} was polled outside a clockwork runtime: sleep, \
+         sleep_until, timeout and interval must be awaited inside clockwork::block_on or a \
+         task spawned on a clockwork runtime"
+    )
+}
 
 impl Sleep {
-    /// A sleep that will find its driver in the runtime context on first poll.
+    /// A sleep that will find its driver in the runtime context on first poll; it blames
+    /// its caller's caller (through every `#[track_caller]` frame) if misused.
+    #[track_caller]
     pub(crate) fn new(deadline: Option<Instant>) -> Sleep {
-        Sleep { deadline, driver: None, key: None, elapsed: false, check_clock: true }
+        let created = Location::caller();
+        Sleep { deadline, driver: None, key: None, elapsed: false, check_clock: true, created }
     }
 
     /// A sleep of `duration` from now (for [`sleep`] and `timeout`).
+    #[track_caller]
     pub(crate) fn after(duration: Duration) -> Sleep {
         let mut sleep = Sleep::new(Instant::now().checked_add(duration));
         sleep.check_clock = duration < CLOCK_CHECK_BELOW;
@@ -100,6 +121,7 @@ impl Sleep {
 
     /// A sleep bound to `driver` up front (for tests that run without a runtime).
     #[cfg(test)]
+    #[track_caller]
     pub(crate) fn with_driver(deadline: Option<Instant>, driver: Arc<DriverHandle>) -> Sleep {
         Sleep { driver: Some(driver), ..Sleep::new(deadline) }
     }
@@ -107,6 +129,7 @@ impl Sleep {
     /// Like [`Sleep::with_driver`], as [`Sleep::after`] makes a long sleep: its first
     /// poll does not read the clock (for tests on a manual clock).
     #[cfg(all(test, not(loom)))]
+    #[track_caller]
     pub(crate) fn with_driver_unchecked(deadline: Option<Instant>, driver: Arc<DriverHandle>) -> Sleep {
         let mut sleep = Sleep::with_driver(deadline, driver);
         sleep.check_clock = false;
@@ -190,12 +213,13 @@ impl Sleep {
         if this.elapsed {
             return Poll::Ready(());
         }
+        let created = this.created;
         let driver = this.driver.get_or_insert_with(|| {
-            crate::runtime::context::driver_handle().unwrap_or_else(|| panic!("{NO_RUNTIME}"))
+            crate::runtime::context::driver_handle().unwrap_or_else(|| no_runtime(created))
         });
         let time = driver.time();
         if let Some(key) = this.key {
-            return match time.poll_timer(key, cx.waker()) {
+            return match time.poll_timer(key, cx.waker(), created) {
                 Poll::Ready(()) => this.complete(),
                 Poll::Pending => Poll::Pending,
             };
@@ -205,7 +229,7 @@ impl Sleep {
         if this.check_clock && this.deadline.is_some_and(passed) {
             return this.complete();
         }
-        let registration = time.register(time.clock().deadline_tick(this.deadline), cx.waker());
+        let registration = time.register(time.clock().deadline_tick(this.deadline), cx.waker(), created);
         this.key = Some(registration.key);
         if registration.unpark {
             driver.unpark(); // the driver sleeps past our deadline: make it look again

@@ -35,6 +35,7 @@ use std::time::Duration;
 ///     assert!(slow.await.is_err());
 /// });
 /// ```
+#[track_caller]
 pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
     Timeout { future, delay: Sleep::after(duration) }
 }

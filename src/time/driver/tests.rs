@@ -4,6 +4,7 @@ use super::*;
 use crate::driver::{Driver, Handle as DriverHandle};
 use crate::time::sleep::Sleep;
 use std::future::Future;
+use std::panic::Location;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
@@ -34,13 +35,13 @@ fn fires_at_its_tick_and_not_before() {
     let (clock, _) = Clock::manual();
     let time = Handle::new(clock);
     let (count, waker) = counter();
-    let reg = time.register(10, &waker);
+    let reg = time.register(10, &waker, Location::caller());
     assert!(!reg.unpark, "the driver is not parked");
     assert_eq!(time.process(9), 0);
     assert_eq!(wakes(&count), 0);
     assert_eq!(time.process(10), 1);
     assert_eq!(wakes(&count), 1);
-    assert!(time.poll_timer(reg.key, &waker).is_ready(), "a fired timer reports Ready");
+    assert!(time.poll_timer(reg.key, &waker, Location::caller()).is_ready(), "a fired timer reports Ready");
 }
 
 /// Scenario 37: a clock that goes backwards or stands still never fires anything early.
@@ -49,7 +50,7 @@ fn a_clock_going_backwards_fires_nothing_early() {
     let (clock, _) = Clock::manual();
     let time = Handle::new(clock);
     let (count, waker) = counter();
-    let _ = time.register(10, &waker);
+    let _ = time.register(10, &waker, Location::caller());
     for now in [5, 3, 0, 9, 9] {
         assert_eq!(time.process(now), 0, "process({now})");
     }
@@ -62,8 +63,8 @@ fn the_latest_waker_is_the_one_woken() {
     let (clock, _) = Clock::manual();
     let time = Handle::new(clock);
     let ((old, old_waker), (new, new_waker)) = (counter(), counter());
-    let key = time.register(5, &old_waker).key;
-    assert!(time.poll_timer(key, &new_waker).is_pending());
+    let key = time.register(5, &old_waker, Location::caller()).key;
+    assert!(time.poll_timer(key, &new_waker, Location::caller()).is_pending());
     time.process(5);
     assert_eq!((wakes(&old), wakes(&new)), (0, 1));
 }
@@ -73,13 +74,13 @@ fn an_earlier_timer_unparks_a_parked_driver() {
     let (clock, _) = Clock::manual();
     let time = Handle::new(clock);
     let (_, waker) = counter();
-    let _ = time.register(100, &waker);
+    let _ = time.register(100, &waker, Location::caller());
     // Tick 100 sits on level 1, whose slot is processed (cascaded) at tick 64.
     assert_eq!(time.before_park(None), Some(Duration::from_millis(64)));
-    assert!(!time.register(200, &waker).unpark, "later than the park: no need");
-    assert!(time.register(50, &waker).unpark, "earlier than the park: must unpark");
+    assert!(!time.register(200, &waker, Location::caller()).unpark, "later than the park: no need");
+    assert!(time.register(50, &waker, Location::caller()).unpark, "earlier than the park: must unpark");
     time.process(0); // the driver woke up
-    assert!(!time.register(10, &waker).unpark, "an awake driver looks before parking");
+    assert!(!time.register(10, &waker, Location::caller()).unpark, "an awake driver looks before parking");
     assert_eq!(time.before_park(Some(Duration::from_millis(3))), Some(Duration::from_millis(3)));
 }
 
@@ -89,8 +90,8 @@ fn a_parked_driver_with_no_timers_is_unparked_by_any_finite_timer() {
     let time = Handle::new(clock);
     let (_, waker) = counter();
     assert_eq!(time.before_park(None), None, "nothing to wait for: no timeout");
-    assert!(!time.register(u64::MAX, &waker).unpark, "a never-timer changes nothing");
-    assert!(time.register(u64::MAX - 1, &waker).unpark);
+    assert!(!time.register(u64::MAX, &waker, Location::caller()).unpark, "a never-timer changes nothing");
+    assert!(time.register(u64::MAX - 1, &waker, Location::caller()).unpark);
 }
 
 /// Scenario 34: a waker that drops 100 other timers while being woken must not deadlock.
@@ -107,9 +108,10 @@ fn a_waker_may_cancel_other_timers_while_being_woken() {
     let (clock, _) = Clock::manual();
     let time = Arc::new(Handle::new(clock));
     let (_, plain) = counter();
-    let others: Vec<TimerKey> = (0..100).map(|i| time.register(10 + i, &plain).key).collect();
+    let others: Vec<TimerKey> =
+        (0..100).map(|i| time.register(10 + i, &plain, Location::caller()).key).collect();
     let canceller = Arc::new(CancelOthers(time.clone(), std::sync::Mutex::new(others)));
-    let _ = time.register(5, &Waker::from(canceller));
+    let _ = time.register(5, &Waker::from(canceller), Location::caller());
     assert_eq!(time.process(5), 1);
     assert_eq!(time.len(), 0, "all 100 were cancelled from inside the wake");
 }
@@ -130,11 +132,11 @@ fn a_replaced_waker_may_cancel_timers_when_dropped() {
     let (clock, _) = Clock::manual();
     let time = Arc::new(Handle::new(clock));
     let (_, plain) = counter();
-    let other = time.register(50, &plain).key;
+    let other = time.register(50, &plain, Location::caller()).key;
     let dropper = Waker::from(Arc::new(CancelOnDrop(time.clone(), other)));
-    let key = time.register(10, &dropper).key;
+    let key = time.register(10, &dropper, Location::caller()).key;
     drop(dropper); // the wheel now holds the only reference
-    assert!(time.poll_timer(key, &plain).is_pending(), "a new task's waker replaces it");
+    assert!(time.poll_timer(key, &plain, Location::caller()).is_pending(), "a new task's waker replaces it");
     assert_eq!(time.len(), 1, "the old waker's drop cancelled the other timer");
 }
 
@@ -150,12 +152,12 @@ fn a_panicking_waker_is_contained() {
     let (clock, _) = Clock::manual();
     let time = Handle::new(clock);
     let (count, waker) = counter();
-    let _ = time.register(1, &waker);
-    let _ = time.register(1, &Waker::from(Arc::new(Panics)));
-    let _ = time.register(1, &waker);
+    let _ = time.register(1, &waker, Location::caller());
+    let _ = time.register(1, &Waker::from(Arc::new(Panics)), Location::caller());
+    let _ = time.register(1, &waker, Location::caller());
     assert_eq!(time.process(1), 3);
     assert_eq!(wakes(&count), 2);
-    let _ = time.register(2, &waker); // the lock is not poisoned or held
+    let _ = time.register(2, &waker, Location::caller()); // the lock is not poisoned or held
 }
 
 #[test]
@@ -164,7 +166,7 @@ fn many_due_timers_fire_in_several_batches() {
     let time = Handle::new(clock);
     let (count, waker) = counter();
     for _ in 0..WAKE_BATCH * 3 + 1 {
-        let _ = time.register(1, &waker);
+        let _ = time.register(1, &waker, Location::caller());
     }
     assert_eq!(time.process(1), WAKE_BATCH * 3 + 1);
     assert_eq!(wakes(&count), WAKE_BATCH * 3 + 1);
@@ -175,12 +177,12 @@ fn shutdown_wakes_everything_then_refuses_new_timers() {
     let (clock, _) = Clock::manual();
     let time = Handle::new(clock);
     let (count, waker) = counter();
-    let key = time.register(1_000, &waker).key;
-    let _ = time.register(u64::MAX, &waker);
+    let key = time.register(1_000, &waker, Location::caller()).key;
+    let _ = time.register(u64::MAX, &waker, Location::caller());
     time.shutdown();
     assert_eq!(wakes(&count), 2);
     time.cancel(key); // dropping a Sleep after shutdown is fine
-    let err = std::panic::catch_unwind(|| time.register(1, &waker)).unwrap_err();
+    let err = std::panic::catch_unwind(|| time.register(1, &waker, Location::caller())).unwrap_err();
     let msg = err.downcast_ref::<String>().unwrap();
     assert!(msg.contains("runtime shut down"), "{msg}");
 }
