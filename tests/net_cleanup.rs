@@ -111,14 +111,25 @@ fn operations_fail_after_the_runtime_is_gone() {
     });
 }
 
+/// The panic comes when the future is polled, but names the line that called
+/// `connect`/`bind`, and says what is missing.
 #[test]
-#[should_panic(expected = "runtime")]
-fn connecting_outside_a_runtime_panics_saying_so() {
-    let _ = futures::executor::block_on(TcpStream::connect("127.0.0.1:9"));
+fn connecting_or_binding_outside_a_runtime_panics_saying_so_and_where() {
+    let (connect, line_connect) = (TcpStream::connect("127.0.0.1:9"), line!());
+    let (bind, line_bind) = (TcpListener::bind("127.0.0.1:0"), line!());
+    let (udp, line_udp) = (clockwork::net::UdpSocket::bind("127.0.0.1:0"), line!());
+    let cases = [
+        (panic_of(|| drop(futures::executor::block_on(connect))), line_connect),
+        (panic_of(|| drop(futures::executor::block_on(bind))), line_bind),
+        (panic_of(|| drop(futures::executor::block_on(udp))), line_udp),
+    ];
+    for (message, line) in cases {
+        assert!(message.contains("runtime"), "{message}");
+        assert!(message.contains(&format!("tests/net_cleanup.rs:{line}:")), "{message}");
+    }
 }
 
-#[test]
-#[should_panic(expected = "runtime")]
-fn binding_outside_a_runtime_panics_saying_so() {
-    let _ = futures::executor::block_on(TcpListener::bind("127.0.0.1:0"));
+fn panic_of(f: impl FnOnce()) -> String {
+    let payload = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_err();
+    common::panic_message(&*payload)
 }

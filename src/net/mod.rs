@@ -23,6 +23,13 @@
 //! reactor), and panics outside one. Once its runtime is dropped, every operation fails
 //! with an `io::Error` saying so; none of them hangs.
 //!
+//! That panic comes when the future is first polled, far from the line that called
+//! `TcpListener::bind`, `TcpStream::connect` or `UdpSocket::bind`, so the message names
+//! that line. To know it, those three are plain `#[track_caller]` functions that record
+//! `Location::caller()` and return the `async fn`'s future; callers `.await` them exactly
+//! as before. Rejected alternative: `#[track_caller]` on the `async fn` itself, which
+//! stable Rust ignores with a warning (rust-lang/rust#110011).
+//!
 //! One exception to "never blocks": addresses are `std::net::ToSocketAddrs`, resolved by
 //! std on the calling thread. A literal address (`"127.0.0.1:8080"`, a `SocketAddr`,
 //! `("::1", 80)`) is only parsed, but a host *name* (`"example.com:80"`) goes to the

@@ -10,8 +10,10 @@
 use super::connect;
 use super::resolve;
 use crate::reactor::{self, Direction, Registration};
+use std::future::Future;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
+use std::panic::Location;
 use std::task::{Context, Poll};
 
 /// A TCP socket listening for connections.
@@ -50,9 +52,19 @@ impl TcpListener {
     ///
     /// # Panics
     ///
-    /// Outside a clockwork runtime.
-    pub async fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<TcpListener> {
-        let reactor = reactor::current("TcpListener::bind");
+    /// When awaited outside a clockwork runtime, naming the line that called `bind`.
+    //
+    // An `async fn` in all but name (see `net/mod.rs` on the location).
+    #[track_caller]
+    pub fn bind<A: ToSocketAddrs>(addr: A) -> impl Future<Output = io::Result<TcpListener>> {
+        TcpListener::bind_at(addr, Location::caller())
+    }
+
+    async fn bind_at<A: ToSocketAddrs>(
+        addr: A,
+        called_at: &'static Location<'static>,
+    ) -> io::Result<TcpListener> {
+        let reactor = reactor::current("TcpListener::bind", called_at);
         // std's bind never waits on the network (only, for a host name, on the resolver),
         // and it sets SO_REUSEADDR on Unix so a restarted server can rebind at once.
         let listener = std::net::TcpListener::bind(&resolve(addr)?[..])?;
@@ -86,9 +98,19 @@ impl TcpStream {
     ///
     /// # Panics
     ///
-    /// Outside a clockwork runtime.
-    pub async fn connect<A: ToSocketAddrs>(addr: A) -> io::Result<TcpStream> {
-        let reactor = reactor::current("TcpStream::connect");
+    /// When awaited outside a clockwork runtime, naming the line that called `connect`.
+    //
+    // An `async fn` in all but name (see `net/mod.rs` on the location).
+    #[track_caller]
+    pub fn connect<A: ToSocketAddrs>(addr: A) -> impl Future<Output = io::Result<TcpStream>> {
+        TcpStream::connect_at(addr, Location::caller())
+    }
+
+    async fn connect_at<A: ToSocketAddrs>(
+        addr: A,
+        called_at: &'static Location<'static>,
+    ) -> io::Result<TcpStream> {
+        let reactor = reactor::current("TcpStream::connect", called_at);
         let mut last_error = None;
         for addr in resolve(addr)? {
             match connect::connect(reactor.clone(), addr).await {

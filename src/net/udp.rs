@@ -9,8 +9,10 @@
 
 use super::resolve;
 use crate::reactor::{self, Direction, Registration};
+use std::future::Future;
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::panic::Location;
 
 /// A UDP socket.
 ///
@@ -34,9 +36,19 @@ impl UdpSocket {
     ///
     /// # Panics
     ///
-    /// Outside a clockwork runtime.
-    pub async fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<UdpSocket> {
-        let reactor = reactor::current("UdpSocket::bind");
+    /// When awaited outside a clockwork runtime, naming the line that called `bind`.
+    //
+    // An `async fn` in all but name (see `net/mod.rs` on the location).
+    #[track_caller]
+    pub fn bind<A: ToSocketAddrs>(addr: A) -> impl Future<Output = io::Result<UdpSocket>> {
+        UdpSocket::bind_at(addr, Location::caller())
+    }
+
+    async fn bind_at<A: ToSocketAddrs>(
+        addr: A,
+        called_at: &'static Location<'static>,
+    ) -> io::Result<UdpSocket> {
+        let reactor = reactor::current("UdpSocket::bind", called_at);
         let socket = std::net::UdpSocket::bind(&resolve(addr)?[..])?;
         socket.set_nonblocking(true)?;
         Ok(UdpSocket { registration: Registration::new(reactor, socket)? })

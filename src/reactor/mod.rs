@@ -253,9 +253,9 @@ fn wake_all(wakers: &mut Vec<Waker>) {
 ///
 /// # Panics
 ///
-/// Outside a runtime, with a message naming `what` (e.g. `"TcpStream::connect"`).
-#[track_caller]
-pub(crate) fn current(what: &str) -> Arc<Reactor> {
+/// Outside a runtime, with a message naming `what` (e.g. `"TcpStream::connect"`) and
+/// `called_at`, the user's line that made the future now being polled.
+pub(crate) fn current(what: &str, called_at: &std::panic::Location<'_>) -> Arc<Reactor> {
     #[cfg(test)]
     if let Some(reactor) = tests::TEST_REACTOR.with(|r| r.borrow().clone()) {
         return reactor;
@@ -263,8 +263,8 @@ pub(crate) fn current(what: &str) -> Arc<Reactor> {
     match crate::runtime::context::driver_handle() {
         Some(handle) => handle.reactor().clone(),
         None => panic!(
-            "there is no clockwork runtime running: {what} must be called from inside \
-             block_on or a spawned task"
+            "there is no clockwork runtime running: {what} (called at {called_at}) must be \
+             awaited inside block_on or a spawned task"
         ),
     }
 }
