@@ -8,6 +8,7 @@ use clockwork::trace::{Cause, Kind, LintKind};
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 /// Events that take part in the story of tasks (timers and parks depend on the machine).
 fn task_events(kinds: impl Iterator<Item = Kind>) -> Vec<Kind> {
@@ -237,4 +238,59 @@ fn a_long_poll_driven_from_a_blocking_job_is_still_reported() {
         !lints.iter().any(|l| matches!(l.kind, LintKind::LongPoll { .. }) && l.name != "driven"),
         "{lints:#?}"
     );
+}
+
+/// A task that ended cancelled is no lost waker: cancelling dropped its future, and with it
+/// every waker clone the future held. Three ways to end cancelled: aborted while waiting on
+/// a timer, aborted while waiting with no waker kept, aborting itself mid-poll. A
+/// forgetful task left alone is still reported.
+#[test]
+fn cancelled_tasks_are_not_reported_as_lost_wakers() {
+    use clockwork::sync::oneshot;
+    for mut builder in [Builder::new_current_thread(), Builder::new_multi_thread()] {
+        let rt = builder.trace(true).build().unwrap();
+        let (cancelled, left_alone) = rt.block_on(async {
+            // Each task says when its first poll has run; `Err` once its future is dropped.
+            let polled = |wait: Pin<Box<dyn Future<Output = ()> + Send>>| {
+                let (tx, rx) = oneshot::channel::<()>();
+                (
+                    task::spawn(async move {
+                        tx.send(()).unwrap();
+                        wait.await
+                    }),
+                    rx,
+                )
+            };
+            let (sleeping, sleeping_polled) = polled(Box::pin(clockwork::time::sleep(Duration::MAX)));
+            let (forgetful, forgetful_polled) = polled(Box::pin(ForgetsItsWaker));
+            let (alone, alone_polled) = polled(Box::pin(ForgetsItsWaker));
+            let ((), (), ()) = (
+                sleeping_polled.await.unwrap(),
+                forgetful_polled.await.unwrap(),
+                alone_polled.await.unwrap(),
+            );
+            let (me_tx, me_rx) = oneshot::channel::<task::JoinHandle<()>>();
+            let (gone_tx, gone_rx) = oneshot::channel::<()>();
+            let selfish = task::spawn(async move {
+                let _gone = gone_tx; // dropped with the future
+                me_rx.await.unwrap().abort();
+                task::yield_now().await; // Pending, with the abort pending: cancelled here
+            });
+            let ids = [sleeping.id(), forgetful.id(), selfish.id()];
+            me_tx.send(selfish).unwrap();
+            sleeping.abort();
+            forgetful.abort();
+            assert!(sleeping.await.unwrap_err().is_cancelled());
+            assert!(forgetful.await.unwrap_err().is_cancelled());
+            assert!(gone_rx.await.is_err(), "the self-aborted task's future was dropped");
+            (ids, alone.id())
+        });
+        let trace = rt.trace().unwrap();
+        for id in cancelled {
+            assert!(trace.tasks[&id].cancelled, "task {id}: {:?}", trace.tasks[&id]);
+            assert!(trace.events.iter().any(|e| e.kind == Kind::Cancel { task: id }));
+        }
+        let lost: Vec<_> = rt.lints().into_iter().filter(|l| l.kind == LintKind::LostWaker).collect();
+        assert_eq!(lost.iter().map(|l| l.task).collect::<Vec<_>>(), [Some(left_alone)], "{lost:#?}");
+    }
 }

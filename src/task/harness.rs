@@ -239,6 +239,9 @@ fn drop_future<F: Future, S>(cell: &Cell<F, S>) -> Result<(), JoinError> {
 /// Returns `true` if the caller must free the task.
 #[must_use]
 fn cancel_and_complete<F: Future, S: Schedule>(cell: &Cell<F, S>, ptr: NonNull<Header>) -> bool {
+    // Before the drop: the trace must tell a cancelled task from one whose wakers were all
+    // lost, and the drop is what releases every waker clone the future still held.
+    trace::cancelled(&cell.scheduler, cell.header.id);
     let error = match drop_future(cell) {
         Ok(()) => JoinError::cancelled(cell.header.id),
         Err(panic) => panic,

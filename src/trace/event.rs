@@ -114,6 +114,12 @@ pub enum Kind {
         /// `true` for `Ready` (the task is complete), `false` for `Pending`.
         ready: bool,
     },
+    /// `task` was cancelled (aborted, or dropped at shutdown): its future is about to be
+    /// dropped unfinished.
+    Cancel {
+        /// The cancelled task.
+        task: u64,
+    },
     /// A timer was put in the wheel.
     TimerInsert {
         /// The timer (a wheel key, unique while the timer lives).

@@ -216,6 +216,23 @@ fn scheduled_slow(recorder: Option<&Recorder>, id: u64) {
     }
 }
 
+/// Task `id` of `scheduler`'s runtime is cancelled; its future is dropped next. Rare (an
+/// abort, a shutdown), so the event goes to the cold log, with no record tag of its own.
+#[inline(always)]
+pub(crate) fn cancelled<S: Schedule>(scheduler: &S, id: u64) {
+    if enabled() {
+        cancelled_slow(scheduler.recorder(), id);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn cancelled_slow(recorder: Option<&Recorder>, id: u64) {
+    if let Some(r) = recorder {
+        r.record(Kind::Cancel { task: id });
+    }
+}
+
 /// A traced poll in progress: restores [`CURRENT_TASK`] when dropped, so that wakes made
 /// while the task completes (its `JoinHandle`'s waker) are still attributed to it.
 ///

@@ -57,6 +57,7 @@ fn instant_label(trace: &Trace, kind: &Kind) -> String {
     match *kind {
         Kind::Spawn { task } => format!("spawn task {task} {}", trace.task_name(task)),
         Kind::Schedule { task, cause } => format!("queue task {task}: {cause}"),
+        Kind::Cancel { task } => format!("cancel task {task}"),
         Kind::TimerInsert { deadline, .. } => format!("timer inserted (tick {deadline})"),
         Kind::TimerCancel { .. } => "timer cancelled".to_owned(),
         Kind::TimerCascade { level, slot } => format!("wheel cascade (level {level}, slot {slot})"),

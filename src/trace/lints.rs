@@ -5,6 +5,12 @@
 //! * **lost waker**: the task's last poll returned `Pending`, and no clone of its waker is
 //!   alive. Timers, sockets, channels and `JoinHandle`s all keep a *clone*; with none left,
 //!   nothing in the world can wake the task again. It will hang until it is aborted.
+//!   A task that ended cancelled is not judged: cancelling dropped its future, and with
+//!   it every clone the future held, so a count of zero says nothing about a lost waker
+//!   (and nothing waits for a wake any more). The harness records a `Cancel` event for
+//!   this (a cold one: only aborts and shutdowns pay for it). Rejected alternative:
+//!   reading it from the `JoinHandle`'s result, which the trace never sees (the handle
+//!   may be detached, or awaited after the snapshot).
 //! * **long poll**: a poll that ran longer than a threshold kept its worker from running
 //!   anything else (blocking I/O, a long computation, `std::thread::sleep`).
 //! * **busy self-wake**: a task that wakes itself on most polls is spinning, not waiting.
@@ -112,7 +118,7 @@ pub(super) fn lints(trace: &Trace, options: &LintOptions) -> Vec<Lint> {
     let mut found = Vec::new();
     for (&id, info) in &trace.tasks {
         let lint = |kind| Lint { task: Some(id), name: info.name.clone(), kind };
-        if info.polls > 0 && !info.completed && info.live_wakers() == 0 {
+        if info.polls > 0 && !info.completed && !info.cancelled && info.live_wakers() == 0 {
             found.push(lint(LintKind::LostWaker));
         }
         if info.longest_poll > options.long_poll {

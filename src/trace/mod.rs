@@ -60,6 +60,8 @@ pub struct TaskInfo {
     pub longest_poll: Duration,
     /// Its last poll returned `Ready`.
     pub completed: bool,
+    /// It was cancelled (aborted, or dropped at shutdown) instead of completing.
+    pub cancelled: bool,
     /// How many times its wakers were called.
     pub wakes: u64,
     /// How many of those wakes came from the task itself, during its own poll.

@@ -79,6 +79,9 @@ fn sentence(trace: &Trace, memory: &mut Memory, event: &Event) -> Option<String>
             format!("polls {}", task(trace, id))
         }
         Kind::PollEnd { task: id, ready } => poll_end(trace, memory, event, id, ready),
+        Kind::Cancel { task: id } => {
+            format!("{} is cancelled: its future is dropped unfinished", task(trace, id))
+        }
         Kind::TimerInsert { deadline, slot: s, .. } => {
             if let Some(&id) = memory.polling.get(&event.thread) {
                 let wait = format!("its waker waits in the timer wheel (tick {deadline}, {})", slot(s));

@@ -280,6 +280,7 @@ mod tests {
             (7, Kind::ReactorWait { timeout: Some(std::time::Duration::from_millis(3)) }),
             (8, Kind::TimerFire { timer: 11 }),
             (9, Kind::TimerCancel { timer: 12 }),
+            (9, Kind::Cancel { task: 3 }),
             (STAMP_MAX, Kind::Park),
         ];
         for (n, cause) in causes.into_iter().enumerate() {

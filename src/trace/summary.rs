@@ -53,6 +53,7 @@ pub(super) fn summarise(trace: &mut Trace) {
                 }
                 info.completed = *ready;
             }
+            Kind::Cancel { .. } => info.cancelled = true,
             _ => {}
         }
         true
@@ -66,7 +67,8 @@ fn task_of(kind: &Kind) -> Option<u64> {
         | Kind::Wake { task, .. }
         | Kind::Schedule { task, .. }
         | Kind::PollStart { task }
-        | Kind::PollEnd { task, .. } => Some(task),
+        | Kind::PollEnd { task, .. }
+        | Kind::Cancel { task } => Some(task),
         _ => None,
     }
 }
