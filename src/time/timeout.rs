@@ -35,6 +35,33 @@ use std::time::Duration;
 ///     assert!(slow.await.is_err());
 /// });
 /// ```
+///
+/// # A zero timeout, or one already past
+///
+/// The inner future is polled first, so one that is ready at once gives `Ok` whatever the
+/// duration (tokio promises the same). Otherwise a timeout whose deadline has passed by
+/// its first poll, such as `Duration::ZERO`, is `Err(Elapsed)` at once: the inner future
+/// gets exactly that one poll.
+///
+/// ```
+/// use clockwork::{task::yield_now, time::timeout};
+/// use std::time::Duration;
+/// clockwork::block_on(async {
+///     assert_eq!(timeout(Duration::ZERO, async { 1 }).await, Ok(1));
+///     let yields_once = async { yield_now().await; 1 };
+///     assert!(timeout(Duration::ZERO, yields_once).await.is_err()); // tokio: Ok(1)
+/// });
+/// ```
+///
+/// tokio answers `Ok(1)` there: it rounds every deadline up to the next millisecond and
+/// fires timers only when its driver turns, so a zero timeout lasts until then, and a
+/// future that becomes ready first still wins. That grace is not part of tokio's
+/// documented behaviour, and how much it allows depends on when the driver turns. Here a
+/// deadline that has passed has passed, the same on every run (a timer fires at its
+/// deadline, never early, as the contract says); code that means "a little while" should
+/// give a duration. Rejected alternative: tokio's grace, registering a timer even for a
+/// deadline already past, which costs every zero timeout a wheel insert and a cancel, and
+/// makes its answer depend on scheduling.
 #[track_caller]
 pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
     Timeout { future, delay: Sleep::after(duration) }
