@@ -53,6 +53,16 @@ pub use runtime::Runtime;
 /// ```
 #[track_caller]
 pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    // Boxed if large before it goes further (see `task::BOX_FUTURE_THRESHOLD`).
+    if const { task::is_large::<F>() } {
+        block_on_inner(Box::pin(future))
+    } else {
+        block_on_inner(future)
+    }
+}
+
+#[track_caller]
+fn block_on_inner<F: std::future::Future>(future: F) -> F::Output {
     runtime::Builder::new_current_thread()
         .build()
         .expect("failed to build a current-thread runtime")
@@ -70,5 +80,9 @@ where
     F: std::future::Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    task::spawn(future)
+    if const { task::is_large::<F>() } {
+        task::spawn(Box::pin(future))
+    } else {
+        task::spawn(future)
+    }
 }

@@ -3,7 +3,7 @@
 //! Next to read: `src/runtime/current_thread.rs`, the loop a `block_on` runs.
 
 use super::{context, current_thread, multi_thread, scheduler};
-use crate::task::JoinHandle;
+use crate::task::{is_large, JoinHandle};
 use std::future::Future;
 
 /// A reference to a runtime, usable from any thread. It does not keep the runtime alive:
@@ -44,7 +44,12 @@ impl Handle {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        self.inner.spawn(future)
+        // Boxed if large, here at the door: see `BOX_FUTURE_THRESHOLD`.
+        if const { is_large::<F>() } {
+            self.inner.spawn(Box::pin(future))
+        } else {
+            self.inner.spawn(future)
+        }
     }
 
     /// Runs a blocking function on this runtime's blocking pool.
@@ -53,7 +58,11 @@ impl Handle {
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
-        self.inner.spawn_blocking(f)
+        if const { is_large::<F>() } {
+            self.inner.spawn_blocking(Box::new(f))
+        } else {
+            self.inner.spawn_blocking(f)
+        }
     }
 
     /// Runs `future` to completion on this thread, with this runtime as the context.
@@ -63,6 +72,16 @@ impl Handle {
     /// Panics if called from inside a runtime (a task or another `block_on`).
     #[track_caller]
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        if const { is_large::<F>() } {
+            self.block_on_inner(Box::pin(future))
+        } else {
+            self.block_on_inner(future)
+        }
+    }
+
+    /// [`Handle::block_on`] after the size check.
+    #[track_caller]
+    fn block_on_inner<F: Future>(&self, future: F) -> F::Output {
         match &self.inner {
             scheduler::Handle::CurrentThread(shared) => current_thread::block_on(&self.inner, shared, future),
             scheduler::Handle::MultiThread(shared) => multi_thread::block_on(&self.inner, shared, future),

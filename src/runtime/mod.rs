@@ -25,7 +25,7 @@ pub(crate) mod scheduler;
 pub use builder::Builder;
 pub use handle::{EnterGuard, Handle};
 
-use crate::task::JoinHandle;
+use crate::task::{is_large, JoinHandle};
 use std::future::Future;
 use std::io;
 
@@ -62,7 +62,13 @@ impl Runtime {
     /// Panics if called from inside a runtime (a task or another `block_on`).
     #[track_caller]
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
-        self.handle.block_on(future)
+        // Each public entry point boxes a large future itself, before its first by-value
+        // move: see `BOX_FUTURE_THRESHOLD`.
+        if const { is_large::<F>() } {
+            self.handle.block_on(Box::pin(future))
+        } else {
+            self.handle.block_on(future)
+        }
     }
 
     /// Spawns a task on this runtime (callable from any thread).
@@ -72,7 +78,11 @@ impl Runtime {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        self.handle.spawn(future)
+        if const { is_large::<F>() } {
+            self.handle.spawn(Box::pin(future))
+        } else {
+            self.handle.spawn(future)
+        }
     }
 
     /// Runs a blocking function on this runtime's blocking pool.
@@ -81,7 +91,11 @@ impl Runtime {
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
-        self.handle.inner.spawn_blocking(f)
+        if const { is_large::<F>() } {
+            self.handle.inner.spawn_blocking(Box::new(f))
+        } else {
+            self.handle.inner.spawn_blocking(f)
+        }
     }
 
     /// A snapshot of the events recorded so far, if the runtime was built with

@@ -7,7 +7,7 @@
 //!
 //! Next to read: `src/trace/mod.rs`, where the name shows up.
 
-use super::JoinHandle;
+use super::{is_large, JoinHandle};
 use crate::runtime::{context, Handle};
 use crate::trace::TaskName;
 use std::future::Future;
@@ -55,6 +55,20 @@ impl<'a> Builder<'a> {
         F::Output: Send + 'static,
     {
         let name = self.task_name();
+        // Boxed if large, before the closure below copies it (see `BOX_FUTURE_THRESHOLD`).
+        if const { is_large::<F>() } {
+            Self::spawn_current(Box::pin(future), name)
+        } else {
+            Self::spawn_current(future, name)
+        }
+    }
+
+    /// [`Builder::spawn`] after the size check.
+    fn spawn_current<F>(future: F, name: TaskName<'_>) -> io::Result<JoinHandle<F::Output>>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
         match context::with_current(|handle| handle.spawn_named(future, name)) {
             Ok(join) => Ok(join),
             Err(_) => panic!(
@@ -71,7 +85,12 @@ impl<'a> Builder<'a> {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        Ok(handle.inner.spawn_named(future, self.task_name()))
+        let name = self.task_name();
+        if const { is_large::<F>() } {
+            Ok(handle.inner.spawn_named(Box::pin(future), name))
+        } else {
+            Ok(handle.inner.spawn_named(future, name))
+        }
     }
 
     /// Runs the blocking function `f` on the current runtime's blocking pool, like
@@ -87,6 +106,19 @@ impl<'a> Builder<'a> {
         R: Send + 'static,
     {
         let name = self.task_name();
+        if const { is_large::<F>() } {
+            Self::spawn_blocking_current(Box::new(f), name)
+        } else {
+            Self::spawn_blocking_current(f, name)
+        }
+    }
+
+    /// [`Builder::spawn_blocking`] after the size check.
+    fn spawn_blocking_current<F, R>(f: F, name: TaskName<'_>) -> io::Result<JoinHandle<R>>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
         match context::with_current(|handle| handle.spawn_blocking_named(f, name)) {
             Ok(join) => Ok(join),
             Err(_) => panic!("task::Builder::spawn_blocking called outside a runtime"),

@@ -58,6 +58,36 @@ pub(crate) use waker::task_waker_finished;
 
 use std::future::Future;
 
+/// Futures (and `spawn_blocking` closures) larger than this many bytes are boxed by every
+/// public entry point (`spawn`, `Runtime`/`Handle::{spawn, spawn_blocking, block_on}`,
+/// `block_on`, `task::Builder`) before going any further. 2 KiB in debug builds, 16 KiB
+/// in release ones, the numbers tokio uses (its `BOX_FUTURE_THRESHOLD`).
+///
+/// Why: a future is a plain value, and between the caller and its heap cell (`raw.rs`)
+/// it is moved by value through half a dozen frames (`spawn`, `spawn_named`, a closure,
+/// `bind`, `Cell::allocate`, the `Box::new` temporary). An unoptimised build keeps a copy
+/// in each, so a 256 KiB future took more than a worker's 2 MiB stack and the process
+/// aborted ("has overflowed its stack"); release builds elide most copies, hence the
+/// larger number there. Boxed, what travels down is a pointer, and the only large move
+/// left is the caller's own `Box::new`.
+///
+/// Rejected alternatives: boxing every future costs a second allocation (and a pointer
+/// chase per poll) on every spawn, for the rare large one; never boxing aborts the process
+/// on a large future; forcing every inner layer to `#[inline(always)]` does not stop an
+/// unoptimised build from keeping a copy per frame.
+pub(crate) const BOX_FUTURE_THRESHOLD: usize = if cfg!(debug_assertions) { 2 * 1024 } else { 16 * 1024 };
+
+/// Whether a `T` is boxed at the door: larger than [`BOX_FUTURE_THRESHOLD`].
+///
+/// Callers test it as `if const { is_large::<F>() }`, not as a plain `if`: a branch on a
+/// constant is pruned when `F` is known, so only one of the two calls is compiled for each
+/// future type. With a plain `if` both were (a task harness for `F` *and* one for
+/// `Box<F>`), and an unoptimised build gave the entry point's frame a slot for the dead
+/// branch's copy as well: two copies of a 1 MiB future in one frame, half a worker's stack.
+pub(crate) const fn is_large<T>() -> bool {
+    std::mem::size_of::<T>() > BOX_FUTURE_THRESHOLD
+}
+
 /// The scheduler hook every task carries: how to put it back in a run queue.
 ///
 /// The task module knows nothing about queues or threads; each runtime flavour implements
@@ -99,6 +129,19 @@ where
     F::Output: Send + 'static,
 {
     let name = crate::trace::TaskName::caller(); // read only when tracing
+    if const { is_large::<F>() } {
+        spawn_inner(Box::pin(future), name)
+    } else {
+        spawn_inner(future, name)
+    }
+}
+
+/// [`spawn`] after the size check: `future` is small here (or a box).
+fn spawn_inner<F>(future: F, name: crate::trace::TaskName<'_>) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
     match crate::runtime::context::with_current(|handle| handle.spawn_named(future, name)) {
         Ok(join) => join,
         Err(_) => panic!(
@@ -128,6 +171,21 @@ where
     R: Send + 'static,
 {
     let name = crate::trace::TaskName { name: Some("spawn_blocking"), ..crate::trace::TaskName::caller() };
+    // A closure is moved down the same frames as a future (into a `BlockingFn`, then the
+    // task cell), so a large capture is boxed too; `Box<F>` is itself `FnOnce`.
+    if const { is_large::<F>() } {
+        spawn_blocking_inner(Box::new(f), name)
+    } else {
+        spawn_blocking_inner(f, name)
+    }
+}
+
+/// [`spawn_blocking`] after the size check: `f` is small here (or a box).
+fn spawn_blocking_inner<F, R>(f: F, name: crate::trace::TaskName<'_>) -> JoinHandle<R>
+where
+    F: FnOnce() -> R + Send + 'static,
+    R: Send + 'static,
+{
     match crate::runtime::context::with_current(|handle| handle.spawn_blocking_named(f, name)) {
         Ok(join) => join,
         Err(_) => panic!(
