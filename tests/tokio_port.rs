@@ -85,3 +85,71 @@ fn a_runtime_may_cross_catch_unwind() {
         );
     });
 }
+
+/// `task`'s output if `rt` runs it: a current-thread runtime's task runs only inside its
+/// own `block_on`, so a task spawned on another runtime gives `None` (after the timeout).
+fn output_on<T>(rt: &tokio::Runtime, task: tokio::task::JoinHandle<T>) -> Option<T> {
+    rt.block_on(tokio::time::timeout(Duration::from_secs(10), task)).ok().map(Result::unwrap)
+}
+
+fn current_thread() -> tokio::Runtime {
+    tokio::runtime::Builder::new_current_thread().build().unwrap()
+}
+
+#[test]
+fn nested_enter_guards_each_restore_the_runtime_before_them() {
+    let (outer, inner) = (current_thread(), current_thread());
+    let first = outer.enter();
+    {
+        let _second = inner.enter();
+        assert_eq!(output_on(&inner, tokio::spawn(async { 2 })), Some(2), "inner is current");
+    }
+    assert_eq!(output_on(&outer, tokio::spawn(async { 1 })), Some(1), "outer is current again");
+    drop(first);
+    assert!(tokio::runtime::Handle::try_current().is_none());
+}
+
+#[test]
+#[should_panic(expected = "`EnterGuard` values dropped out of order")]
+fn enter_guards_dropped_out_of_order_panic() {
+    let (rt1, rt2) = (current_thread(), current_thread());
+    let first = rt1.enter();
+    let second = rt2.enter();
+    drop(first);
+    drop(second);
+}
+
+#[test]
+fn after_guards_dropped_out_of_order_no_runtime_stays_current() {
+    let (rt1, rt2) = (current_thread(), current_thread());
+    let caught = std::panic::catch_unwind(|| {
+        let first = rt1.enter();
+        let second = rt2.enter();
+        drop(first); // panics; `second` is dropped by the unwinding
+        drop(second);
+    });
+    let message = common::panic_message(caught.unwrap_err().as_ref());
+    assert!(message.contains("dropped out of order"), "{message}");
+    assert!(tokio::runtime::Handle::try_current().is_none(), "a runtime stayed current");
+    // The depth is back to zero: guards nest as usual again.
+    {
+        let _guard = rt2.enter();
+        assert!(tokio::runtime::Handle::try_current().is_some());
+    }
+    assert!(tokio::runtime::Handle::try_current().is_none());
+}
+
+#[test]
+fn a_guard_kept_past_the_block_on_it_was_made_in_is_caught() {
+    let (rt, other) = (current_thread(), current_thread());
+    let mut kept = None;
+    // `block_on`'s own context guard is then dropped while the newer one lives.
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        rt.block_on(async { kept = Some(other.enter()) })
+    }));
+    let message = common::panic_message(caught.unwrap_err().as_ref());
+    assert!(message.contains("dropped out of order"), "{message}");
+    drop(kept); // rewound past already: restores nothing
+    assert!(tokio::runtime::Handle::try_current().is_none());
+    assert_eq!(rt.block_on(async { tokio::spawn(async { 5 }).await.unwrap() }), 5, "still usable");
+}

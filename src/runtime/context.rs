@@ -22,6 +22,9 @@ use std::cell::{Cell, RefCell};
 struct Context {
     /// The runtime `spawn` and friends use on this thread.
     handle: RefCell<Option<scheduler::Handle>>,
+    /// How many [`SetCurrentGuard`]s are live on this thread; each remembers the depth it
+    /// made, so that one dropped while a later one lives is caught (see its `Drop`).
+    depth: Cell<usize>,
     /// This thread is driving a runtime (block_on or worker loop).
     in_runtime: Cell<bool>,
     /// `(runtime id, worker index)` if this thread is a multi-thread worker: wakes from a
@@ -32,6 +35,7 @@ struct Context {
 crate::loom::thread_local! {
     static CONTEXT: Context = Context {
         handle: RefCell::new(None),
+        depth: Cell::new(0),
         in_runtime: Cell::new(false),
         worker: Cell::new(None),
     };
@@ -58,21 +62,56 @@ pub(crate) fn driver_handle() -> Option<Arc<crate::driver::Handle>> {
     with_current(|h| h.driver().clone()).ok()
 }
 
-/// Restores the previous current handle when dropped.
+/// Restores the previous current handle when dropped. Guards must be dropped in the
+/// reverse order of their creation (a stack), which `depth` checks.
 pub(crate) struct SetCurrentGuard {
     previous: Option<scheduler::Handle>,
+    /// The thread's guard depth this guard made (1 for the outermost).
+    depth: usize,
 }
 
 /// Makes `handle` the current runtime of this thread until the guard is dropped.
 pub(crate) fn set_current(handle: &scheduler::Handle) -> SetCurrentGuard {
-    let previous = CONTEXT.with(|ctx| ctx.handle.replace(Some(handle.clone())));
-    SetCurrentGuard { previous }
+    CONTEXT.with(|ctx| {
+        let depth = ctx.depth.get() + 1;
+        ctx.depth.set(depth);
+        SetCurrentGuard { previous: ctx.handle.replace(Some(handle.clone())), depth }
+    })
 }
 
 impl Drop for SetCurrentGuard {
+    /// Each guard restores what was current when it was made, so guards dropped out of
+    /// order (`let a = rt1.enter(); let b = rt2.enter(); drop(a); drop(b);`) used to leave
+    /// `rt1` current for ever: `b` put back what it had found. Now the depth catches it,
+    /// and we panic, as tokio does. Unlike tokio, we first rewind the context to what it
+    /// was before *this* guard (dropping every later guard's claim), and a later guard
+    /// then finds the depth below its own and restores nothing: after the unwinding,
+    /// nothing stale stays current. Rejected alternative: tokio's, which panics without
+    /// restoring, so the later guard, dropped by the unwinding, put `rt1` back for good.
     fn drop(&mut self) {
         let previous = self.previous.take();
-        let _ = CONTEXT.try_with(|ctx| *ctx.handle.borrow_mut() = previous);
+        let found = CONTEXT.try_with(|ctx| {
+            let found = ctx.depth.get();
+            if found < self.depth {
+                return (found, previous); // rewound past by an earlier guard: nothing to do
+            }
+            ctx.depth.set(self.depth - 1);
+            // Handed out and dropped below, outside the borrow: the last handle of a
+            // runtime may run destructors that look at this context.
+            (found, ctx.handle.replace(previous))
+        });
+        if let Ok((found, replaced)) = found {
+            drop(replaced);
+            if found > self.depth && !std::thread::panicking() {
+                panic!(
+                    "`EnterGuard` values dropped out of order: guards returned by \
+                     `Runtime::enter()` / `Handle::enter()` must be dropped in the reverse order \
+                     of their creation (the newest first), and may not outlive a `block_on` \
+                     they were made in. The runtime that was current before this guard is \
+                     current again."
+                );
+            }
+        }
     }
 }
 
