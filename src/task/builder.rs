@@ -64,6 +64,7 @@ impl<'a> Builder<'a> {
     }
 
     /// [`Builder::spawn`] after the size check.
+    #[track_caller] // its panic names the caller of the public function
     fn spawn_current<F>(future: F, name: TaskName<'_>) -> io::Result<JoinHandle<F::Output>>
     where
         F: Future + Send + 'static,
@@ -114,6 +115,7 @@ impl<'a> Builder<'a> {
     }
 
     /// [`Builder::spawn_blocking`] after the size check.
+    #[track_caller] // its panic names the caller of the public function
     fn spawn_blocking_current<F, R>(f: F, name: TaskName<'_>) -> io::Result<JoinHandle<R>>
     where
         F: FnOnce() -> R + Send + 'static,

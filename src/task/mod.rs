@@ -137,6 +137,7 @@ where
 }
 
 /// [`spawn`] after the size check: `future` is small here (or a box).
+#[track_caller] // its panic names the caller of the public function
 fn spawn_inner<F>(future: F, name: crate::trace::TaskName<'_>) -> JoinHandle<F::Output>
 where
     F: Future + Send + 'static,
@@ -181,6 +182,7 @@ where
 }
 
 /// [`spawn_blocking`] after the size check: `f` is small here (or a box).
+#[track_caller] // its panic names the caller of the public function
 fn spawn_blocking_inner<F, R>(f: F, name: crate::trace::TaskName<'_>) -> JoinHandle<R>
 where
     F: FnOnce() -> R + Send + 'static,
