@@ -32,4 +32,14 @@ fn misuse_panics_name_the_callers_line() {
     assert_eq!(at, here(line!() - 1), "Handle::current");
     let at = panic_location(|| drop(clockwork::time::interval(Duration::ZERO)));
     assert_eq!(at, here(line!() - 1), "interval(ZERO)");
+    // Outside a runtime. Each public entry point hands its work to an inner function after
+    // the large-future size check, which must pass the caller's location on.
+    let at = panic_location(|| drop(clockwork::spawn(async {})));
+    assert_eq!(at, here(line!() - 1), "clockwork::spawn");
+    let at = panic_location(|| drop(clockwork::task::spawn_blocking(|| ())));
+    assert_eq!(at, here(line!() - 1), "task::spawn_blocking");
+    let at = panic_location(|| drop(clockwork::task::Builder::new().spawn(async {})));
+    assert_eq!(at, here(line!() - 1), "task::Builder::spawn");
+    let at = panic_location(|| drop(clockwork::task::Builder::new().spawn_blocking(|| ())));
+    assert_eq!(at, here(line!() - 1), "task::Builder::spawn_blocking");
 }
