@@ -32,12 +32,20 @@
 //! frees its cancelled slots 64 at a time (`src/time/wheel/cancel.rs` says why: each
 //! memory write in a loop of cache misses costs about 3 ns).
 //!
-//! Each slot also lends its owner a 32-bit **tag** while it is in use: the field that
-//! links a vacant slot into the free list is idle while the slot is occupied or
-//! detached, so it holds a small number of the owner's choosing, which stays readable
-//! after [`Slab::take`] (until [`Slab::free`] reuses the field for the free list). The
-//! timer wheel keeps each timer's list there, so that a cancel, which takes the value,
-//! still leaves behind where its timer was for the batch that settles it.
+//! Each slot also keeps a 32-bit **tag** for its owner: a small number of the owner's
+//! choosing, stored beside the value, which stays readable after [`Slab::take`] (until
+//! the slot is reused). The timer wheel keeps each timer's list there, so that a cancel,
+//! which takes the value, still leaves behind where its timer was for the batch that
+//! settles it.
+//!
+//! **The free list is a stack of indexes**, beside the slots, not a chain threaded
+//! through the vacant slots (the textbook slab, and this one's first version). A chain
+//! costs nothing extra, but to pop it `insert` must read the slot it is about to fill
+//! to learn the next free one: after many removals in random order every insert waits
+//! for a cache miss whose address the previous insert only just learned, so the misses
+//! cannot overlap. Measured on the timer wheel, re-filling a million slots freed in
+//! random order took 170–185 ns per insert with the chain, 70–95 with the stack. The
+//! stack costs 4 bytes per vacant slot.
 //!
 //! Beside the slots the slab keeps a bitmap, one bit per slot, so that a scan asking
 //! "is this key still here?" of many keys can rule out vacant slots without opening them
@@ -62,17 +70,18 @@ mod slot;
 pub(crate) use key::Key;
 use slot::{is_occupied_generation, Slot};
 
-/// The end of the free list.
+/// An index no slot ever has (so that no key packs to `u64::MAX`, the reactor's notify key).
 const NONE: u32 = u32::MAX;
 
-/// A `Vec` of slots with a free list threaded through the vacant ones.
+/// A `Vec` of slots, with a stack of the vacant ones' indexes.
 pub(crate) struct Slab<T> {
     slots: Vec<Slot<T>>,
     /// Bit `i % 64` of word `i / 64` is set if slot `i` is occupied or detached, and
     /// clear if it is vacant: a summary of the slots, 1 bit each, that a scan can read
     /// instead of the slots themselves.
     occupied: Vec<u64>,
-    first_free: u32,
+    /// Indexes of the vacant slots, most recently freed last.
+    free: Vec<u32>,
     /// Slots not on the free list: occupied or detached.
     len: usize,
 }
@@ -101,7 +110,7 @@ impl<T> std::fmt::Debug for Slab<T> {
 impl<T> Slab<T> {
     /// An empty slab (no allocation until the first insert).
     pub(crate) const fn new() -> Self {
-        Slab { slots: Vec::new(), occupied: Vec::new(), first_free: NONE, len: 0 }
+        Slab { slots: Vec::new(), occupied: Vec::new(), free: Vec::new(), len: 0 }
     }
 
     /// Number of slots in use: values, plus slots emptied by [`Slab::take`] and not yet
@@ -135,16 +144,16 @@ impl<T> Slab<T> {
     /// [`Slab::insert_with`], with a tag.
     #[inline]
     fn insert_tagged_with(&mut self, make: impl FnOnce(Key) -> T, tag: u32) -> Key {
-        let key = match self.first_free {
-            NONE => self.push(make, tag),
-            index => {
+        let key = match self.free.last() {
+            None => self.push(make, tag),
+            Some(&index) => {
                 let generation = self.slots[index as usize].generation.wrapping_add(1);
-                debug_assert!(is_occupied_generation(generation), "the free list points at an occupied slot");
+                debug_assert!(is_occupied_generation(generation), "the free list holds an occupied slot");
                 let key = Key::new(index, generation);
                 let value = make(key); // before any change: `make` may panic
                 let slot = &mut self.slots[index as usize];
-                self.first_free = slot.link;
-                slot.link = tag;
+                self.free.pop();
+                slot.tag = tag;
                 slot.value.write(value);
                 slot.generation = generation; // odd: the value is there
                 key
@@ -162,7 +171,7 @@ impl<T> Slab<T> {
             .filter(|&i| i != NONE)
             .expect("slab is full: more than 4 billion live entries");
         let key = Key::new(index, 1);
-        self.slots.push(Slot { generation: 1, link: tag, value: MaybeUninit::new(make(key)) });
+        self.slots.push(Slot { generation: 1, tag, value: MaybeUninit::new(make(key)) });
         if index % 64 == 0 {
             self.occupied.push(0);
         }
@@ -204,32 +213,30 @@ impl<T> Slab<T> {
     pub(crate) fn free(&mut self, index: usize) {
         let slot = &mut self.slots[index];
         debug_assert!(!is_occupied_generation(slot.generation), "free of an occupied slot {index}");
-        slot.link = self.first_free;
-        self.first_free = index as u32;
+        self.free.push(index as u32);
         self.occupied[index / 64] &= !(1 << (index % 64));
         self.len -= 1;
     }
 
-    /// The tag of slot `index`, which must be occupied or detached (a vacant slot's
-    /// field holds its free-list link instead, and this would return that).
+    /// The tag of slot `index`, which must be occupied or detached (a vacant slot's is
+    /// its last owner's, meaningless).
     #[inline]
     pub(crate) fn tag(&self, index: usize) -> u32 {
         debug_assert!(self.is_occupied(index), "the tag of vacant slot {index}");
-        self.slots[index].link
+        self.slots[index].tag
     }
 
     /// The value at `key` and its tag, or `None` if the key is stale.
     pub(crate) fn get_tagged(&self, key: Key) -> Option<(&T, u32)> {
         let slot = self.slots.get(key.index())?;
-        Some((slot.get(key)?, slot.link))
+        Some((slot.get(key)?, slot.tag))
     }
 
     /// Replaces the tag of the value at `key`. Panics if the key is stale: the caller
-    /// has just found the value, and a tag written into a vacant slot would break its
-    /// free list.
+    /// has just found the value, so a stale key here is a bug in the caller.
     pub(crate) fn set_tag(&mut self, key: Key, tag: u32) {
         match self.slots.get_mut(key.index()) {
-            Some(slot) if slot.get(key).is_some() => slot.link = tag,
+            Some(slot) if slot.get(key).is_some() => slot.tag = tag,
             _ => panic!("set_tag with a stale key {key:?}"),
         }
     }
@@ -317,8 +324,7 @@ impl<T> Slab<T> {
                 // Takes the value of an occupied slot (its generation becomes even, so
                 // every key to it goes stale); a detached slot is stale already.
                 out.extend(slot.take_any());
-                slot.link = self.first_free;
-                self.first_free = index as u32;
+                self.free.push(index as u32);
             }
         }
         self.len = 0;

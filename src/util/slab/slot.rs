@@ -10,19 +10,18 @@ use std::mem::MaybeUninit;
 /// its tag and every field of the vacant variant, and so that every slot's generation
 /// sits at the same place, readable without a branch on its kind.
 ///
-/// | state | generation | `value` | `link` | bit |
-/// |---|---|---|---|---|
-/// | occupied | odd: its key's | initialized | the owner's tag | set |
-/// | detached (`take`n, not yet `free`d) | even | moved out | the owner's tag | set |
-/// | vacant (on the free list) | even | uninitialized | next free slot | clear |
+/// | state | generation | `value` | `tag` | bit | on the free list |
+/// |---|---|---|---|---|---|
+/// | occupied | odd: its key's | initialized | the owner's | set | no |
+/// | detached (`take`n, not yet `free`d) | even | moved out | the owner's | set | no |
+/// | vacant | even | uninitialized | stale | clear | yes |
 pub(super) struct Slot<T> {
     /// Odd while the slot holds a value (the generation of its key), even otherwise;
     /// see [`is_occupied_generation`].
     pub(super) generation: u32,
-    /// While vacant: the next slot on the free list. While occupied or detached: the
-    /// owner's *tag*, a `u32` it keeps beside the value and can still read after
+    /// The owner's *tag*, a `u32` it keeps beside the value and can still read after
     /// [`Slab::take`](super::Slab::take) (the timer wheel keeps each timer's list there).
-    pub(super) link: u32,
+    pub(super) tag: u32,
     /// Initialized iff `generation` is odd (the slab's one `unsafe` invariant).
     pub(super) value: MaybeUninit<T>,
 }

@@ -186,3 +186,18 @@ fn a_panicking_insert_with_leaves_the_slab_unchanged() {
     assert!(slab.is_empty() && !slab.is_occupied(key.index()));
     assert_eq!(slab.insert(String::from("b")).index(), key.index(), "the slot is still free");
 }
+
+/// The free list is a stack: the most recently freed slot (likeliest still in cache) is
+/// reused first, every freed slot exactly once, and only then does the slab grow.
+#[test]
+fn freed_slots_are_reused_newest_first_then_the_slab_grows() {
+    let mut slab = Slab::new();
+    let keys: Vec<Key> = (0..8u32).map(|i| slab.insert(i)).collect();
+    for &i in &[5, 1, 6] {
+        assert_eq!(slab.remove(keys[i]), Some(i as u32));
+    }
+    let reused: Vec<usize> = (0..4).map(|n| slab.insert(100 + n).index()).collect();
+    assert_eq!(reused, [6, 1, 5, 8]);
+    assert!(!slab.contains(keys[6]), "the old key to a reused slot stays stale");
+    assert_eq!(slab.len(), 9);
+}
