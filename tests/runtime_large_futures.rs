@@ -143,3 +143,33 @@ fn spawn_blocking_with_a_1_mib_capture_from_outside_a_runtime() {
         });
     });
 }
+
+/// `Builder::thread_stack_size` gives workers and blocking threads room for what a
+/// default 2 MiB worker cannot hold in a debug build: a 1 MiB future (or blocking
+/// closure) built and spawned inside a task, plus a 1 MiB array on the blocking thread.
+#[test]
+fn thread_stack_size_lets_a_worker_spawn_a_1_mib_future() {
+    let rt = clockwork::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_stack_size(8 * MIB)
+        .build()
+        .unwrap();
+    let spawned = rt.block_on(rt.spawn(async { clockwork::spawn(big::<MIB>()).await.unwrap() }));
+    assert_eq!(spawned.unwrap(), 1);
+    let blocking = rt.block_on(rt.spawn(async {
+        let buf = one_at_3::<MIB>();
+        task::spawn_blocking(move || {
+            let copy = std::hint::black_box(one_at_3::<MIB>());
+            sum_of(&buf) + sum_of(&copy)
+        })
+        .await
+        .unwrap()
+    }));
+    assert_eq!(blocking.unwrap(), 2);
+}
+
+#[test]
+#[should_panic(expected = "Builder::thread_stack_size(0)")]
+fn a_zero_stack_size_is_refused() {
+    clockwork::runtime::Builder::new_multi_thread().thread_stack_size(0);
+}

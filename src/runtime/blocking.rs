@@ -65,6 +65,8 @@ struct Pool {
     state: Mutex<PoolState>,
     max_threads: usize,
     keep_alive: Duration,
+    /// Stack size of each thread; `None`: std's default (2 MiB).
+    stack_size: Option<usize>,
 }
 
 /// Who is doing what. Every job sent is *owed* a receiving thread, and exactly one of the
@@ -100,7 +102,17 @@ struct PoolState {
 }
 
 impl Spawner {
+    #[cfg(test)]
     pub(crate) fn new(max_threads: usize, keep_alive: Duration) -> Spawner {
+        Spawner::with_stack_size(max_threads, keep_alive, None)
+    }
+
+    /// [`Spawner::new`], with threads of `stack_size` bytes (`Builder::thread_stack_size`).
+    pub(crate) fn with_stack_size(
+        max_threads: usize,
+        keep_alive: Duration,
+        stack_size: Option<usize>,
+    ) -> Spawner {
         let (tx, rx) = crossbeam_channel::unbounded();
         let pool = Pool {
             jobs: Mutex::new(Some(tx)),
@@ -108,6 +120,7 @@ impl Spawner {
             state: Mutex::new(PoolState::default()),
             max_threads,
             keep_alive,
+            stack_size,
         };
         Spawner { inner: Arc::new(pool) }
     }
@@ -162,7 +175,11 @@ impl Pool {
 
     fn spawn_thread(self: &Arc<Self>, state: &mut PoolState) -> bool {
         let pool = self.clone();
-        let spawned = std::thread::Builder::new().name(THREAD_NAME.into()).spawn(move || pool.thread_main());
+        let mut builder = std::thread::Builder::new().name(THREAD_NAME.into());
+        if let Some(size) = self.stack_size {
+            builder = builder.stack_size(size);
+        }
+        let spawned = builder.spawn(move || pool.thread_main());
         match spawned {
             Ok(handle) => {
                 state.threads += 1;

@@ -18,6 +18,7 @@ pub struct Builder {
     worker_threads: Option<usize>,
     max_blocking_threads: usize,
     thread_keep_alive: Duration,
+    thread_stack_size: Option<usize>,
     trace: bool,
 }
 
@@ -44,6 +45,7 @@ impl Builder {
             worker_threads: None,
             max_blocking_threads: 512,
             thread_keep_alive: blocking::DEFAULT_KEEP_ALIVE,
+            thread_stack_size: None,
             trace: false,
         }
     }
@@ -88,6 +90,40 @@ impl Builder {
         self
     }
 
+    /// Sets the stack size, in bytes, of the threads the runtime starts: its workers (a
+    /// multi-thread runtime) and its `spawn_blocking` threads. Default: std's, 2 MiB,
+    /// as in tokio. The current-thread runtime runs tasks on the caller's thread, whose
+    /// stack is the caller's business.
+    ///
+    /// A task's future lives on the heap, but each poll runs on the thread's stack, and a
+    /// future built *inside* a task (a local array, a large `async` block about to be
+    /// spawned) is on that stack until it is moved to the heap: a worker with 2 MiB cannot
+    /// build a 1 MiB future in an unoptimised build, where each frame keeps its own copy.
+    ///
+    /// ```
+    /// let rt = clockwork::runtime::Builder::new_multi_thread()
+    ///     .worker_threads(1)
+    ///     .thread_stack_size(8 * 1024 * 1024)
+    ///     .build()
+    ///     .unwrap();
+    /// let sum = rt.block_on(rt.spawn(async {
+    ///     let big = [1u8; 1024 * 1024]; // on the worker's stack
+    ///     clockwork::task::yield_now().await;
+    ///     big.iter().map(|&b| b as usize).sum::<usize>()
+    /// }));
+    /// assert_eq!(sum.unwrap(), 1024 * 1024);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// Panics if `size` is 0.
+    #[track_caller]
+    pub fn thread_stack_size(&mut self, size: usize) -> &mut Builder {
+        assert!(size > 0, "Builder::thread_stack_size(0): a thread needs a stack");
+        self.thread_stack_size = Some(size);
+        self
+    }
+
     /// Records every runtime event (spawns, polls, wakes and who caused them, timers,
     /// reactor waits, parks) so that [`Runtime::trace`] can show the run as a narration, a
     /// Perfetto file, an SVG timeline or a Mermaid diagram; see [`crate::trace`].
@@ -126,7 +162,11 @@ impl Builder {
 
     /// Creates the runtime (and, for multi-thread, starts its workers).
     pub fn build(&mut self) -> io::Result<Runtime> {
-        let blocking = blocking::Spawner::new(self.max_blocking_threads, self.thread_keep_alive);
+        let blocking = blocking::Spawner::with_stack_size(
+            self.max_blocking_threads,
+            self.thread_keep_alive,
+            self.thread_stack_size,
+        );
         let runtime = match self.kind {
             Kind::CurrentThread => {
                 let shared = current_thread::Shared::new(blocking)?;
@@ -134,7 +174,7 @@ impl Builder {
             }
             Kind::MultiThread => {
                 let n = self.worker_threads.unwrap_or_else(default_workers);
-                let (shared, workers) = multi_thread::start(n, blocking)?;
+                let (shared, workers) = multi_thread::start(n, self.thread_stack_size, blocking)?;
                 Runtime::from_parts(scheduler::Handle::MultiThread(shared), Some(workers))
             }
         };

@@ -23,7 +23,7 @@ use std::time::Duration;
 /// A runtime with `workers` workers, its handle and its shared state.
 fn runtime(workers: usize) -> (scheduler::Handle, Arc<Shared>, super::Workers) {
     let pool = blocking::Spawner::new(1, Duration::from_secs(1)); // never used: no threads
-    let (shared, threads) = start(workers, pool).expect("loom runtime starts");
+    let (shared, threads) = start(workers, None, pool).expect("loom runtime starts");
     (scheduler::Handle::MultiThread(shared.clone()), shared, threads)
 }
 

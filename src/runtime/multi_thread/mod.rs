@@ -105,8 +105,13 @@ pub(crate) struct Workers {
     threads: Vec<crate::loom::thread::JoinHandle<()>>,
 }
 
-/// Builds the shared state and starts `n` workers.
-pub(crate) fn start(n: usize, blocking: blocking::Spawner) -> io::Result<(Arc<Shared>, Workers)> {
+/// Builds the shared state and starts `n` workers, with stacks of `stack_size` bytes
+/// (`None`: std's default, 2 MiB).
+pub(crate) fn start(
+    n: usize,
+    stack_size: Option<usize>,
+    blocking: blocking::Spawner,
+) -> io::Result<(Arc<Shared>, Workers)> {
     let (driver, driver_handle) = Driver::new()?;
     let parkers: Vec<Parker> = (0..n).map(|_| Parker::new()).collect();
     let shared = Arc::new(Shared {
@@ -128,9 +133,11 @@ pub(crate) fn start(n: usize, blocking: blocking::Spawner) -> io::Result<(Arc<Sh
     let mut workers = Workers { threads: Vec::with_capacity(n) };
     for (index, parker) in parkers.into_iter().enumerate() {
         let worker_handle = handle.clone();
-        let spawned = crate::loom::thread::Builder::new()
-            .name(format!("clockwork-worker-{index}"))
-            .spawn(move || worker::run(worker_handle, index, parker));
+        let mut builder = crate::loom::thread::Builder::new().name(format!("clockwork-worker-{index}"));
+        if let Some(size) = stack_size {
+            builder = builder.stack_size(size);
+        }
+        let spawned = builder.spawn(move || worker::run(worker_handle, index, parker));
         match spawned {
             Ok(thread) => workers.threads.push(thread),
             Err(error) => {
