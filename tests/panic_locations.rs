@@ -42,4 +42,19 @@ fn misuse_panics_name_the_callers_line() {
     assert_eq!(at, here(line!() - 1), "task::Builder::spawn");
     let at = panic_location(|| drop(clockwork::task::Builder::new().spawn_blocking(|| ())));
     assert_eq!(at, here(line!() - 1), "task::Builder::spawn_blocking");
+    // `block_on` inside a runtime, on each flavour and through each entry point.
+    let ct = clockwork::runtime::Builder::new_current_thread().build().unwrap();
+    let mt = clockwork::runtime::Builder::new_multi_thread().worker_threads(1).build().unwrap();
+    ct.block_on(async {
+        let at = panic_location(|| clockwork::block_on(async {}));
+        assert_eq!(at, here(line!() - 1), "clockwork::block_on in block_on");
+        let at = panic_location(|| mt.block_on(async {}));
+        assert_eq!(at, here(line!() - 1), "multi-thread Runtime::block_on in block_on");
+        let at = panic_location(|| mt.handle().block_on(async {}));
+        assert_eq!(at, here(line!() - 1), "Handle::block_on in block_on");
+    });
+    mt.block_on(async {
+        let at = panic_location(|| ct.block_on(async {}));
+        assert_eq!(at, here(line!() - 1), "current-thread Runtime::block_on in block_on");
+    });
 }

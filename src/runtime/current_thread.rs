@@ -192,6 +192,7 @@ impl Wake for RootWaker {
 }
 
 /// Runs `future` to completion on the current-thread runtime `shared`.
+#[track_caller] // the nested-`block_on` panic names the caller's line
 pub(crate) fn block_on<F: Future>(handle: &scheduler::Handle, shared: &Arc<Shared>, future: F) -> F::Output {
     let _enter = context::enter_runtime(handle);
     let mut future = pin!(future);

@@ -276,6 +276,7 @@ impl Shared {
 }
 
 /// A thread that is not a worker blocks on `future`, parked on a private parker.
+#[track_caller] // the nested-`block_on` panic names the caller's line
 pub(crate) fn block_on<F: Future>(handle: &scheduler::Handle, _shared: &Arc<Shared>, future: F) -> F::Output {
     let _enter = context::enter_runtime(handle);
     let mut future = pin!(future);
