@@ -139,6 +139,26 @@ fn after_guards_dropped_out_of_order_no_runtime_stays_current() {
     assert!(tokio::runtime::Handle::try_current().is_none());
 }
 
+/// A guard cut off by an out-of-order drop stays cut off even when newer guards have
+/// since reached its depth again (found by a review: a depth check alone let it restore
+/// a stale runtime here).
+#[test]
+fn a_cut_off_guard_restores_nothing_after_new_guards_reach_its_depth() {
+    let (rt1, rt2, rt3, rt4) = (current_thread(), current_thread(), current_thread(), current_thread());
+    let first = rt1.enter();
+    let second = rt2.enter();
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(first)));
+    assert!(caught.is_err(), "out of order");
+    let third = rt3.enter();
+    let fourth = rt4.enter();
+    drop(second); // cut off: must not put rt1 back
+    assert_eq!(output_on(&rt4, tokio::spawn(async { 4 })), Some(4), "rt4 is still current");
+    drop(fourth);
+    assert_eq!(output_on(&rt3, tokio::spawn(async { 3 })), Some(3), "rt3 is current again");
+    drop(third);
+    assert!(tokio::runtime::Handle::try_current().is_none());
+}
+
 #[test]
 fn a_guard_kept_past_the_block_on_it_was_made_in_is_caught() {
     let (rt, other) = (current_thread(), current_thread());

@@ -25,6 +25,12 @@ struct Context {
     /// How many [`SetCurrentGuard`]s are live on this thread; each remembers the depth it
     /// made, so that one dropped while a later one lives is caught (see its `Drop`).
     depth: Cell<usize>,
+    /// How many guards this thread has made: each guard's serial number.
+    made: Cell<u64>,
+    /// Serial ranges `(after, up_to]` of guards cut off by an out-of-order drop: such a
+    /// guard restores nothing when it drops later. Empty unless the misuse panic was
+    /// caught, so it never allocates in a correct program.
+    cut_off: RefCell<Vec<(u64, u64)>>,
     /// This thread is driving a runtime (block_on or worker loop).
     in_runtime: Cell<bool>,
     /// `(runtime id, worker index)` if this thread is a multi-thread worker: wakes from a
@@ -36,6 +42,8 @@ crate::loom::thread_local! {
     static CONTEXT: Context = Context {
         handle: RefCell::new(None),
         depth: Cell::new(0),
+        made: Cell::new(0),
+        cut_off: RefCell::new(Vec::new()),
         in_runtime: Cell::new(false),
         worker: Cell::new(None),
     };
@@ -68,6 +76,8 @@ pub(crate) struct SetCurrentGuard {
     previous: Option<scheduler::Handle>,
     /// The thread's guard depth this guard made (1 for the outermost).
     depth: usize,
+    /// Its serial number on this thread (see `Context::cut_off`).
+    serial: u64,
 }
 
 /// Makes `handle` the current runtime of this thread until the guard is dropped.
@@ -75,7 +85,9 @@ pub(crate) fn set_current(handle: &scheduler::Handle) -> SetCurrentGuard {
     CONTEXT.with(|ctx| {
         let depth = ctx.depth.get() + 1;
         ctx.depth.set(depth);
-        SetCurrentGuard { previous: ctx.handle.replace(Some(handle.clone())), depth }
+        let serial = ctx.made.get() + 1;
+        ctx.made.set(serial);
+        SetCurrentGuard { previous: ctx.handle.replace(Some(handle.clone())), depth, serial }
     })
 }
 
@@ -85,15 +97,20 @@ impl Drop for SetCurrentGuard {
     /// `rt1` current for ever: `b` put back what it had found. Now the depth catches it,
     /// and we panic, as tokio does. Unlike tokio, we first rewind the context to what it
     /// was before *this* guard (dropping every later guard's claim), and a later guard
-    /// then finds the depth below its own and restores nothing: after the unwinding,
+    /// is marked cut off (by serial number, so that guards made after the rewind, at the
+    /// same depths, are not mistaken for it) and restores nothing: after the unwinding,
     /// nothing stale stays current. Rejected alternative: tokio's, which panics without
     /// restoring, so the later guard, dropped by the unwinding, put `rt1` back for good.
     fn drop(&mut self) {
         let previous = self.previous.take();
         let found = CONTEXT.try_with(|ctx| {
             let found = ctx.depth.get();
-            if found < self.depth {
-                return (found, previous); // rewound past by an earlier guard: nothing to do
+            let serial = self.serial;
+            if ctx.cut_off.borrow().iter().any(|&(after, up_to)| after < serial && serial <= up_to) {
+                return (0, previous); // rewound past by an earlier guard: nothing to do
+            }
+            if found > self.depth {
+                ctx.cut_off.borrow_mut().push((serial, ctx.made.get())); // the newer guards
             }
             ctx.depth.set(self.depth - 1);
             // Handed out and dropped below, outside the borrow: the last handle of a
