@@ -213,6 +213,9 @@ impl<T> Slab<T> {
     pub(crate) fn free(&mut self, index: usize) {
         let slot = &mut self.slots[index];
         debug_assert!(!is_occupied_generation(slot.generation), "free of an occupied slot {index}");
+        // A vacant slot's generation is even too: its bit tells it from a detached one,
+        // so a second `free` (which would put the index on the stack twice) is caught.
+        debug_assert!(self.is_occupied(index), "free of a vacant slot {index} (freed twice?)");
         self.free.push(index as u32);
         self.occupied[index / 64] &= !(1 << (index % 64));
         self.len -= 1;

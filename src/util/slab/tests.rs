@@ -201,3 +201,16 @@ fn freed_slots_are_reused_newest_first_then_the_slab_grows() {
     assert!(!slab.contains(keys[6]), "the old key to a reused slot stays stale");
     assert_eq!(slab.len(), 9);
 }
+
+/// Freeing a slot twice would put its index on the free stack twice (two later inserts
+/// sharing one slot); debug builds catch it at the second `free`.
+#[test]
+#[cfg(debug_assertions)]
+#[should_panic(expected = "freed twice?")]
+fn freeing_a_slot_twice_is_caught() {
+    let mut slab = Slab::new();
+    let key = slab.insert(1u32);
+    assert_eq!(slab.take(key), Some(1));
+    slab.free(key.index());
+    slab.free(key.index());
+}
