@@ -10,7 +10,10 @@
 //!   (and nothing waits for a wake any more). The harness records a `Cancel` event for
 //!   this (a cold one: only aborts and shutdowns pay for it). Rejected alternative:
 //!   reading it from the `JoinHandle`'s result, which the trace never sees (the handle
-//!   may be detached, or awaited after the snapshot).
+//!   may be detached, or awaited after the snapshot). Shortcut admitted: a task that
+//!   had *already* lost its waker and was then aborted is not reported either, since the
+//!   waker counts are totals taken at the snapshot, not a count at the moment of the
+//!   cancel. Counting per event would cost a record per clone and drop, on every wake.
 //! * **long poll**: a poll that ran longer than a threshold kept its worker from running
 //!   anything else (blocking I/O, a long computation, `std::thread::sleep`).
 //! * **busy self-wake**: a task that wakes itself on most polls is spinning, not waiting.
