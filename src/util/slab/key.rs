@@ -15,7 +15,8 @@ impl Key {
     pub(crate) const INVALID: Key = Key::new(NONE, 1);
 
     /// **Invariant: a key's generation is odd**, like the generation of an occupied
-    /// slot; [`Slab::take`](super::Slab::take) and `Slot::get` rely on it, so that one comparison tells
+    /// slot; [`Slab::take`](super::Slab::take) and `Slot::get` rely on it, so that one
+    /// comparison tells
     /// them the value is there. Every constructor keeps it.
     #[inline]
     pub(super) const fn new(index: u32, generation: u32) -> Key {

@@ -60,7 +60,8 @@
 //! A clear bit is a promise (the slot is vacant); a set bit is only a hint, and the
 //! generation decides.
 //!
-//! Next to read: `src/task/mod.rs`.
+//! Next to read: its two parts, `key.rs` (the key) and `slot.rs` (a slot's states),
+//! then `src/task/mod.rs`.
 
 use std::mem::MaybeUninit;
 
@@ -193,16 +194,7 @@ impl<T> Slab<T> {
     /// timer wheel's `cancel`): one comparison, one read, one store.
     #[inline]
     pub(crate) fn take(&mut self, key: Key) -> Option<T> {
-        let slot = self.slots.get_mut(key.index())?;
-        if slot.generation != key.generation() {
-            return None;
-        }
-        // Even: detached.
-        slot.generation = key.generation().wrapping_add(1);
-        // SAFETY: the slot's generation was the key's, which is odd (`Key`'s invariant),
-        // so `value` was initialized; the generation is even now, so the value is read
-        // (moved out) only here.
-        Some(unsafe { slot.value.assume_init_read() })
+        self.slots.get_mut(key.index())?.take(key)
     }
 
     /// The second half of [`Slab::remove`]: gives back slot `index`, detached by

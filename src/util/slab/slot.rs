@@ -1,13 +1,13 @@
 //! One slab slot and its state table: occupied, detached, vacant.
 //!
-//! Part of [`super`] (read its module doc first).
+//! Part of [`super`] (read its module doc first); next to read: `src/task/mod.rs`.
 
 use super::Key;
 use std::mem::MaybeUninit;
 
 /// One slot. A struct rather than an `enum { Occupied, Vacant }`, so that emptying it
-/// ([`Slab::take`](super::Slab::take)) writes only the generation, one small store where an enum rewrites
-/// its tag and every field of the vacant variant, and so that every slot's generation
+/// ([`Slab::take`](super::Slab::take)) writes only the generation, one small store where
+/// an enum rewrites its tag and every field of the vacant variant, and so that every slot's generation
 /// sits at the same place, readable without a branch on its kind.
 ///
 /// | state | generation | `value` | `tag` | bit | on the free list |
@@ -42,16 +42,30 @@ impl<T> Slot<T> {
         (self.generation == key.generation()).then(|| unsafe { self.value.assume_init_mut() })
     }
 
-    /// Moves the value out if the slot is occupied, leaving it detached (even
-    /// generation). The one place besides `take` where a value leaves a slot.
+    /// Moves the value out if `key`'s generation is the slot's, leaving the slot
+    /// detached (even generation): one compare, one store.
+    #[inline]
+    pub(super) fn take(&mut self, key: Key) -> Option<T> {
+        // A key's generation is odd (`Key`'s invariant), so equal means occupied.
+        (self.generation == key.generation()).then(|| self.move_out())
+    }
+
+    /// Moves the value out if the slot is occupied, whatever its generation, leaving it
+    /// detached (for `drain` and the slab's `Drop`, which hold no keys).
     pub(super) fn take_any(&mut self) -> Option<T> {
-        if !is_occupied_generation(self.generation) {
-            return None;
-        }
-        self.generation = self.generation.wrapping_add(1);
-        // SAFETY: the generation was odd, so `value` was initialized; it is now even,
-        // so nothing will read or drop the value again: it is moved out exactly once.
-        Some(unsafe { self.value.assume_init_read() })
+        is_occupied_generation(self.generation).then(|| self.move_out())
+    }
+
+    /// The one place a value leaves a slot. The caller has checked that the generation
+    /// is odd.
+    #[inline]
+    fn move_out(&mut self) -> T {
+        debug_assert!(is_occupied_generation(self.generation), "move_out of an empty slot");
+        self.generation = self.generation.wrapping_add(1); // even: detached
+                                                           // SAFETY: the generation was odd (both callers check), so `value` was initialized;
+                                                           // it is now even, so nothing will read or drop the value again: it is moved out
+                                                           // exactly once.
+        unsafe { self.value.assume_init_read() }
     }
 }
 
