@@ -61,10 +61,11 @@ impl<T> Slot<T> {
     #[inline]
     fn move_out(&mut self) -> T {
         debug_assert!(is_occupied_generation(self.generation), "move_out of an empty slot");
-        self.generation = self.generation.wrapping_add(1); // even: detached
-                                                           // SAFETY: the generation was odd (both callers check), so `value` was initialized;
-                                                           // it is now even, so nothing will read or drop the value again: it is moved out
-                                                           // exactly once.
+        // Even from here on: detached.
+        self.generation = self.generation.wrapping_add(1);
+        // SAFETY: the generation was odd (both callers check), so `value` was initialized;
+        // it is now even, so nothing will read or drop the value again: it is moved out
+        // exactly once.
         unsafe { self.value.assume_init_read() }
     }
 }
