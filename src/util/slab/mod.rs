@@ -95,9 +95,22 @@ impl<T> Default for Slab<T> {
 
 impl<T> Drop for Slab<T> {
     /// Drops the values still in the slab: a `MaybeUninit` does not drop its contents.
+    /// If one value's `drop` panics, the rest are still dropped while the panic unwinds
+    /// (as a `Vec` does; a second panic then aborts).
     fn drop(&mut self) {
-        for slot in &mut self.slots {
-            drop(slot.take_any());
+        /// The slots not yet visited. Its own drop empties them: it runs after the loop
+        /// below, or while a panic from one value's drop unwinds out of that loop.
+        struct Rest<'a, T>(std::slice::IterMut<'a, Slot<T>>);
+        impl<T> Drop for Rest<'_, T> {
+            fn drop(&mut self) {
+                for slot in &mut self.0 {
+                    drop(slot.take_any());
+                }
+            }
+        }
+        let mut rest = Rest(self.slots.iter_mut());
+        for slot in rest.0.by_ref() {
+            drop(slot.take_any()); // the slot is detached before its value's drop runs
         }
     }
 }

@@ -155,6 +155,29 @@ fn every_value_is_dropped_exactly_once() {
     assert_eq!(Rc::strong_count(&token), 2, "only the test's and `_detached` are left");
 }
 
+/// A value whose `drop` panics does not make the slab leak the others: they are dropped
+/// while the panic unwinds, and the panic reaches the caller.
+#[test]
+fn a_panicking_drop_still_drops_the_other_values() {
+    use std::rc::Rc;
+    struct Bomb(#[allow(dead_code)] Rc<()>, bool);
+    impl Drop for Bomb {
+        fn drop(&mut self) {
+            if self.1 {
+                panic!("a value's drop panicked");
+            }
+        }
+    }
+    let token = Rc::new(());
+    let mut slab = Slab::new();
+    for i in 0..6 {
+        slab.insert(Bomb(Rc::clone(&token), i == 2));
+    }
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(slab)));
+    assert!(panicked.is_err(), "the panic reaches the caller");
+    assert_eq!(Rc::strong_count(&token), 1, "every value was dropped, the panicking one too");
+}
+
 /// No key has an even generation, not even one built from an arbitrary number: a key
 /// equal to a vacant slot's (even) generation would make `get` read a value that is not
 /// there. `Key::from_u64` moves such a number on to the next (odd) generation.
